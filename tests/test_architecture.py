@@ -18,7 +18,7 @@ LAYERS = [
     {"judge", "serve"},
     {"train"},
     {"probe", "bench", "synth"},
-    {"taxonomy"},
+    {"taxonomy", "loop"},
     {"report"},
     {"cli"},
 ]

@@ -197,6 +197,32 @@ def test_descriptions_and_judge_extraction(tmp_path: Path, mmra) -> None:
         run_bench(mmra, ScriptedModel("A"), "IDQ", None, tmp_path / "other")
 
 
+def test_chain_mode_asks_for_a_chain_and_scores_its_final_answer(tmp_path: Path, mmra) -> None:
+    from scotoma.judge.chain_inference import chain_instruction
+
+    direct = order_sensitive(mmra)
+
+    def chained(conversation: Conversation) -> str:
+        text = conversation.messages[-1].text
+        assert text.endswith(chain_instruction())
+        # the distractor "(A)" in the step must not be read: only the final answer counts
+        unchained = Conversation.user(*conversation.images, text.removesuffix("\n" + chain_instruction()))
+        final = direct(unchained)
+        return f"Step_1: Is (A) right?\nFocus: Image1\nAnswer: (A) maybe\nFinal_answer: {final}"
+
+    plain = run_bench(
+        mmra, ScriptedModel(direct, spec="scripted:d"), "IQ", None, tmp_path / "plain", n_boot=50
+    )
+    result = run_bench(
+        mmra, ScriptedModel(chained, spec="scripted:c"), "IQ", None, tmp_path / "chain", n_boot=50, chain=True
+    )
+    assert result.metrics["chain"] is True and result.metrics["gen"].max_new_tokens == 512
+    accuracy = [r.metrics["settings"]["IQ"]["accuracy"]["value"] for r in (result, plain)]
+    assert accuracy == [1.0, 1.0]
+    records = [json.loads(line) for line in (tmp_path / "chain" / "records.jsonl").read_text().splitlines()]
+    assert all(r["output"].startswith("Step_1: Is (A) right?") for r in records)
+
+
 def test_compare_runs(tmp_path: Path, mmra) -> None:
     cache = tmp_path / "c.sqlite"
     sensitive = ScriptedModel(order_sensitive(mmra), spec="scripted:a")

@@ -81,6 +81,36 @@ def test_mixed_image_counts_and_chunking(tiny_hf_model, family):
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("family", FAMILIES)
+def test_shared_image_features_equal_encoding_every_copy(tiny_vlm_dir, family):
+    import functools
+    import itertools
+
+    from scotoma.models.hf_image_features import distinct_image_features
+
+    boxes = [shape_image(i) for i in range(3)]
+    # the six orders of three images (as NLVR1's), a text-only prompt, an image twice in one prompt
+    conversations = [
+        Conversation.user(*order, "is there a blue circle ?") for order in itertools.permutations(boxes)
+    ]
+    conversations += [Conversation.user("how many"), Conversation.user(boxes[0], boxes[0], "yes")]
+    shared = HFModel(str(tiny_vlm_dir(family)), {"device": "cpu", "batch_size": "8"})
+    plain = HFModel(str(tiny_vlm_dir(family)), {"device": "cpu", "batch_size": "8", "share_images": "false"})
+    assert shared.share_images and not plain.share_images
+    config = GenConfig(max_new_tokens=8)
+    assert summary(shared.generate(conversations, config)) == summary(plain.generate(conversations, config))
+    calls = []
+    encode = shared.model.get_image_features
+    counted = functools.wraps(encode)(lambda **kw: calls.append(kw["pixel_values"].shape) or encode(**kw))
+    shared.model.get_image_features = counted
+    shared.generate(conversations, config)
+    assert len(calls) == 1  # one encoder call for the whole batch, over the three distinct images only
+    images = [[ref.load() for ref in c.images] for c in conversations[:2]]
+    keys = [[ref.sha256 for ref in c.images] for c in conversations[:2]]
+    assert distinct_image_features(shared.model, shared.processor, images[:1], keys[:1], shared.dtype) is None
+
+
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("family", "expected"),
     [

@@ -69,6 +69,33 @@ def test_malformed_output_and_answerer_errors():
     assert "answerer_error: boom" in squares.judgement.detail
 
 
+def test_chain_mode_verifies_the_targets_final_answer():
+    from scotoma.judge.chain_inference import chain_instruction
+    from scotoma.world.oracle import judge
+
+    (sample,) = world_samples(1, seed=1)
+    questions = ("Is there a blue circle?", "How many squares are there?")
+    truth = {q: judge(q, sample.scene).answer for q in questions}
+    asked = []
+
+    def chained(conversation):
+        text = conversation.messages[-1].text
+        asked.append(text)
+        question = next(q for q in truth if q in text)
+        wrong = "no" if truth[question] == "yes" else "yes"
+        # a step answer that is wrong must not count: only the final answer is verified
+        return f"Step_1: {question}\nFocus: Image1\nAnswer: {wrong}\nFinal_answer: {truth[question]}"
+
+    probe = world_probe(answerer=ScriptedModel(chained))
+    probe.chain = True
+    (scored,) = probe.score([(sample, QUESTIONS)])
+    assert all(text.endswith(chain_instruction()) for text in asked) and len(asked) == 2
+    assert [(q.answer, q.valid, q.failed) for q in scored.questions] == [
+        (truth[q.question], True, False) for q in scored.questions
+    ]
+    assert ProbeConfig(chain=True).chain
+
+
 def test_folder_of_real_images_needs_a_judge(tmp_path):
     folder = tmp_path / "images"
     (folder / "pair").mkdir(parents=True)

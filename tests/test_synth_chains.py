@@ -66,6 +66,21 @@ def test_parse_is_lenient_like_the_papers_figure_8():
     assert parsed.final_answer == "['NewsBreak', 'Facebook']"
 
 
+def test_parse_reads_a_word_level_models_one_line_output():
+    # what the built-in world models decode: lowercase words joined by spaces, no line breaks
+    text = (
+        "step _ 1 : how many blue circles are there in image 1 ? focus : image1 answer : 3 "
+        "step _ 2 : how many blue circles are there in image 2 ? focus : image2 answer : 1 final _ answer : 4"
+    )
+    parsed = parse_chain(text)
+    assert parsed.well_formed and parsed.final_answer == "4"
+    assert [(s.sub_question, s.focus, s.answer) for s in parsed.steps] == [
+        ("how many blue circles are there in image 1 ?", (1,), "3"),
+        ("how many blue circles are there in image 2 ?", (2,), "1"),
+    ]
+    assert len(parse_chain("the first step is hard ; step 2 comes later").steps) == 0
+
+
 def test_parse_of_a_broken_chain_is_not_well_formed():
     parsed = parse_chain("Step_1: How many?\nAnswer: 2\n")  # no focus, no final answer
     assert not parsed.well_formed and parsed.final_answer is None

@@ -8,6 +8,7 @@ from typing import Any
 
 from scotoma.bench.items import Benchmark, Score, Variant, score_extraction
 from scotoma.judge import JudgeExtractor, JudgeRequest
+from scotoma.judge.chain_inference import final_answer_completion
 from scotoma.types import Completion
 
 
@@ -24,6 +25,7 @@ def variant_record(variant: Variant, completion: Completion, score: Score) -> di
         "subtask": item.subtask,
         "level": item.level,
         "n_images": item.n_images,
+        "skills": list(item.meta.get("skills", ())),  # world items know the skills their program needs
         "kind": item.kind,
         "question": item.question,
         "target": variant.answer,
@@ -46,17 +48,24 @@ def score_batch(
     chunk: Sequence[Variant],
     completions: Sequence[Completion],
     judge: JudgeExtractor | None,
+    chain: bool = False,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Records for the answered variants of a batch; failed calls are counted and left for a re-run."""
+    """Records for the answered variants of a batch; failed calls are counted and left for a re-run.
+
+    With `chain`, each output is scored on its final answer span (`final_answer_completion`); the record
+    keeps the whole chain as the output.
+    """
     answered = [(v, c) for v, c in zip(chunk, completions, strict=True) if c.finish_reason != "error"]
-    scores = [bench.scorer(c.text, v) for v, c in answered]
+    read = final_answer_completion if chain else (lambda c: c)
+    scores = [bench.scorer(read(c).text, v) for v, c in answered]
     if judge is not None:
         unparsed = [i for i, s in enumerate(scores) if not s.parsed and answered[i][1].text.strip()]
         requests = []
         for i in unparsed:
             variant, completion = answered[i]
             question = f"{variant.item.context}\n{variant.item.question}".strip()
-            requests.append(JudgeRequest(question, variant.item.kind, dict(variant.options), completion.text))
+            text = read(completion).text
+            requests.append(JudgeRequest(question, variant.item.kind, dict(variant.options), text))
         for i, found in zip(unparsed, judge.extract_many(requests), strict=True):
             scores[i] = score_extraction(found, answered[i][0])
     records = [variant_record(v, c, s) for (v, c), s in zip(answered, scores, strict=True)]

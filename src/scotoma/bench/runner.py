@@ -33,6 +33,8 @@ from scotoma.bench.settings import (
 )
 from scotoma.cache import CachedModel, ResponseCache
 from scotoma.judge import EXTRACTOR_VERSION, JudgeExtractor
+from scotoma.judge.chain_inference import DEFAULT_GEN as CHAIN_GEN
+from scotoma.judge.chain_inference import with_chain_instruction
 from scotoma.models import Model, TooManyImagesError, get_model
 from scotoma.progress import progress_bar
 from scotoma.runlog import RunDir, pending
@@ -79,6 +81,7 @@ class BenchConfig:
     limit: int | None
     gen: GenConfig
     prompt_style: str
+    chain: bool = False
     prompt_version: str = PROMPT_VERSION
     extractor_version: str = EXTRACTOR_VERSION
 
@@ -146,6 +149,7 @@ def run_bench(
     cache: ResponseCache | str | Path | None = None,
     n_boot: int = 1000,
     overwrite: bool = False,
+    chain: bool = False,
 ) -> BenchResult:
     """Run a benchmark on a model and write one run directory.
 
@@ -168,12 +172,15 @@ def run_bench(
         cache: a ResponseCache or its file; default the user cache ($SCOTOMA_CACHE_DIR).
         n_boot: bootstrap replicates of the intervals.
         overwrite: delete what the run directory holds and start over.
+        chain: ask in focus-chain style (paper 001): the chain instruction follows each question, the
+            answer is read from the output's final answer span, the raw chain is logged; default 512
+            new tokens.
     """
     started = time.perf_counter()
     bench = benchmark if isinstance(benchmark, Benchmark) else load_benchmark(benchmark, data, seed, limit)
     if isinstance(benchmark, Benchmark) and limit is not None:
         bench = dataclasses.replace(bench, items=bench.items[:limit])
-    gen = gen or GenConfig(max_new_tokens=32)
+    gen = gen or (CHAIN_GEN if chain else GenConfig(max_new_tokens=32))
     if gen.n != 1:
         raise ValueError("bench scores one completion per variant; use GenConfig(n=1)")
     chosen = _settings(settings)
@@ -195,6 +202,7 @@ def run_bench(
         limit=limit,
         gen=gen,
         prompt_style=style or bench.prompt_style,
+        chain=chain,
     )
     layout = prompt_style(config.prompt_style)
     variants = make_variants(bench.items, chosen, permute, seed)
@@ -220,7 +228,10 @@ def run_bench(
                 for start in range(0, len(todo), batch_size):
                     chunk = todo[start : start + batch_size]
                     conversations = [build_conversation(v, layout, descriptions) for v in chunk]
-                    records, errors = score_batch(bench, chunk, model.generate(conversations, gen), judge)
+                    if chain:
+                        conversations = [with_chain_instruction(c) for c in conversations]
+                    completions = model.generate(conversations, gen)
+                    records, errors = score_batch(bench, chunk, completions, judge, chain)
                     run.append(records)
                     n_errors += errors
                     bar.advance(len(chunk))

@@ -9,6 +9,7 @@ import typer
 
 from scotoma.cli.bench import bench
 from scotoma.cli.jobs import probe, report, taxonomy
+from scotoma.cli.loop import loop
 from scotoma.cli.serve import serve
 from scotoma.cli.synth import synth_app
 from scotoma.cli.train import train_app
@@ -25,6 +26,7 @@ app.command()(probe)
 app.command()(bench)
 app.add_typer(synth_app, name="synth")
 app.add_typer(train_app, name="train")
+app.command()(loop)
 app.command()(report)
 app.command()(taxonomy)
 app.add_typer(world_app, name="world")

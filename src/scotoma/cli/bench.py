@@ -46,6 +46,9 @@ def bench(
     html: Annotated[bool, typer.Option(help="Also write results.html into the run directory.")] = True,
     n_boot: Annotated[int, typer.Option(help="Bootstrap replicates of the confidence intervals.")] = 1000,
     force: Annotated[bool, typer.Option("--force", help="Start over in an existing run directory.")] = False,
+    chain: Annotated[
+        bool, typer.Option("--chain", help="Ask in focus-chain style (paper 001) and score the final answer.")
+    ] = False,
 ) -> None:
     """Run a multi-image benchmark under the MMRA protocol; re-running the same command resumes.
 
@@ -83,6 +86,7 @@ def bench(
             max_image_orders=max_image_orders or None,
             n_boot=n_boot,
             overwrite=force,
+            chain=chain,
         )
     except (ValueError, FileNotFoundError) as error:
         typer.echo(f"error: {error}", err=True)

@@ -24,6 +24,9 @@ Lr = Annotated[float, typer.Option(help="Peak learning rate.")]
 ScheduleSamples = Annotated[int, typer.Option(help="Cosine lr decay horizon in samples; flat floor after.")]
 EvalEvery = Annotated[int, typer.Option(help="Held-out evaluation every this many samples.")]
 CheckpointMinutes = Annotated[float, typer.Option(help="Minutes between checkpoints.")]
+VisionLoss = Annotated[
+    float, typer.Option(help="Weight of the dense per-cell object loss on the visual tokens; 0 turns it off.")
+]
 Device = Annotated[str, typer.Option(help="auto (first GPU if any, else CPU), cpu or cuda[:N].")]
 Force = Annotated[bool, typer.Option("--force", help="Delete the run in --out and start over.")]
 
@@ -87,6 +90,7 @@ def train_answerer(
     ] = 20_000,
     describe_share: Annotated[float, typer.Option(help="Share of describe samples after that.")] = 0.3,
     chain_share: Annotated[float, typer.Option(help="Share of describe-then-answer samples.")] = 0.15,
+    vision_loss_weight: VisionLoss = 1.0,
     eval_every_samples: EvalEvery = 25_000,
     checkpoint_minutes: CheckpointMinutes = 10.0,
     device: Device = "auto",
@@ -96,7 +100,7 @@ def train_answerer(
     _train("answerer", out, minutes, samples, threads, force, device, seed=seed, batch_size=batch_size, lr=lr,
            schedule_samples=schedule_samples,
            describe_only_samples=describe_only_samples, describe_share=describe_share,
-           chain_share=chain_share,
+           chain_share=chain_share, vision_loss_weight=vision_loss_weight,
            eval_every_samples=eval_every_samples, checkpoint_minutes=checkpoint_minutes)  # fmt: skip
 
 
@@ -109,6 +113,7 @@ def train_questioner(
     batch_size: BatchSize = 16,
     lr: Lr = 1e-3,
     schedule_samples: ScheduleSamples = 500_000,
+    vision_loss_weight: VisionLoss = 1.0,
     eval_every_samples: EvalEvery = 25_000,
     checkpoint_minutes: CheckpointMinutes = 10.0,
     device: Device = "auto",
@@ -116,7 +121,7 @@ def train_questioner(
 ) -> None:
     """Train builtin:questioner (k valid world questions in <response_i> tags per image set); resumable."""
     _train("questioner", out, minutes, samples, threads, force, device, seed=seed, batch_size=batch_size,
-           lr=lr, schedule_samples=schedule_samples,
+           lr=lr, schedule_samples=schedule_samples, vision_loss_weight=vision_loss_weight,
            eval_every_samples=eval_every_samples, checkpoint_minutes=checkpoint_minutes)  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from scotoma.judge.chains import ParsedChain, parse_chain
 from scotoma.judge.extract import AnswerKind, Extraction, extract_answer
 from scotoma.models import Model
 from scotoma.prompts import load_prompt
-from scotoma.types import Completion, Conversation, GenConfig, ImageRef, user_turn
+from scotoma.types import Completion, Conversation, GenConfig, ImageRef, TextPart, user_turn
 
 CHAIN_PROMPT_VERSION = "chain_v1"
 DEFAULT_GEN = GenConfig(max_new_tokens=512)  # chains run long; paper 001 decodes greedily
@@ -59,6 +59,20 @@ def chain_instruction() -> str:
 def chain_prompt(question: str, instruction: bool = True) -> str:
     """The user text: the question, then the chain instruction (unless `instruction` is False)."""
     return f"{question.strip()}\n{chain_instruction()}" if instruction else question.strip()
+
+
+def with_chain_instruction(conversation: Conversation) -> Conversation:
+    """The conversation with the chain instruction after its last text (bench's prompts, in chain style)."""
+    messages = list(conversation.messages)
+    last = messages[-1]
+    parts = list(last.content)
+    at = max((i for i, p in enumerate(parts) if isinstance(p, TextPart)), default=None)
+    if at is None:
+        parts.append(TextPart(chain_instruction()))
+    else:
+        parts[at] = TextPart(chain_prompt(parts[at].text))
+    messages[-1] = dataclasses.replace(last, content=tuple(parts))
+    return dataclasses.replace(conversation, messages=tuple(messages))
 
 
 def chain_conversation(

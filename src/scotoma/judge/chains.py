@@ -153,8 +153,10 @@ class ParsedStep:
     stop: bool = False
 
 
-_STEP = re.compile(r"(?im)^\s*\**\s*step[ _]?(\d+)\s*\**\s*[:.)]?")
-_FINAL = re.compile(r"(?i)final[ _]?answer\s*\**\s*[:=]?\s*")
+# A step starts a line ("Step_1:", "**Step 1**", "Step 1.") or, mid-line, reads "step _ 1 :": word-level
+# models (the built-in world models) decode words joined by spaces, with no line breaks.
+_STEP = re.compile(r"(?im)^\s*\**\s*step[ _]?(\d+)\s*\**\s*[:.)]?|\bstep\s*_\s*(\d+)\s*:")
+_FINAL = re.compile(r"(?i)final\s?_?\s?answer\s*\**\s*[:=]?\s*")
 _FOCUS = re.compile(r"(?i)\b(?:focus|references?)\s*\**\s*:\s*")
 _ANSWER = re.compile(r"(?i)\banswer\s*\**\s*:\s*")
 _IMAGE = re.compile(r"(?i)\bimage\s*_?(\d+)")
@@ -179,8 +181,9 @@ def _step_fields(block: str) -> tuple[str, tuple[int, ...], str, bool]:
 def parse_chain(text: str) -> ParsedChain:
     """Read a chain written in the Step_i / Focus / Answer / Final_answer style.
 
-    Lenient on spacing, case, markdown bold, "Step 1" for "Step_1", literal "\\n" sequences and the
-    "References: image2" wording of the paper's Figure 8.
+    Lenient on spacing, case, markdown bold, "Step 1" for "Step_1", literal "\\n" sequences, the
+    "References: image2" wording of the paper's Figure 8, and a word-level model's one-line
+    "step _ 1 : ... focus : image1 , image2 answer : 3 final _ answer : 4".
     """
     text = text.replace("\\n", "\n")
     final_match = None

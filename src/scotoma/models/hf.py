@@ -16,6 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from scotoma.models.base import ModelError, check_image_count
+from scotoma.models.hf_image_features import (
+    PIXEL_KEYS,
+    distinct_image_features,
+    supports_precomputed_features,
+)
 from scotoma.models.hf_options import HFOptions
 from scotoma.models.hf_processor import fit_pixels, load_processor, set_pixel_budget
 from scotoma.types import Completion, Conversation, GenConfig, ImagePart, cut_at_stop
@@ -99,6 +104,7 @@ class HFModel:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = model.to(device).eval()
         self.dtype = model.dtype
+        self.share_images = options.share_images and supports_precomputed_features(model)
         self.eos_token_ids = _eos_ids(model.generation_config.eos_token_id, self.tokenizer.eos_token_id)
 
     def generate(self, conversations: Sequence[Conversation], config: GenConfig) -> list[Completion]:
@@ -119,9 +125,19 @@ class HFModel:
         import torch
 
         started = time.perf_counter()
-        inputs = self._encode(conversations).to(self.device)
+        images = [
+            [fit_pixels(ref.load(), self.options.max_pixels) for ref in c.images] for c in conversations
+        ]
+        inputs = self._encode(conversations, images).to(self.device)
         if "pixel_values" in inputs and inputs["pixel_values"].is_floating_point():
             inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
+        if self.share_images and (config.n == 1 or config.temperature == 0):
+            keys = [[ref.sha256 for ref in c.images] for c in conversations]
+            features = distinct_image_features(self.model, self.processor, images, keys, self.dtype)
+            if features is not None:
+                for key in PIXEL_KEYS:
+                    inputs.pop(key, None)
+                inputs["mm_encoder_outputs"] = features
         prompt_length = inputs["input_ids"].shape[1]
         prompt_tokens = inputs["attention_mask"].sum(dim=1).tolist()
         rng_devices = []
@@ -143,9 +159,9 @@ class HFModel:
             out.extend([completion] * (config.n // rows_per_prompt))
         return out
 
-    def _encode(self, conversations: Sequence[Conversation]) -> Any:
-        """Chat-template text and images (shrunk to max_pixels), batched with left padding."""
-        texts, images = [], []
+    def _encode(self, conversations: Sequence[Conversation], images: list[list[Any]]) -> Any:
+        """Chat-template text and the images (already shrunk to max_pixels), batched with left padding."""
+        texts = []
         for conversation in conversations:
             messages = [
                 {
@@ -167,7 +183,6 @@ class HFModel:
                     continue_final_message=prefill,
                 )
             )
-            images.append([fit_pixels(ref.load(), self.options.max_pixels) for ref in conversation.images])
         has_images = any(images)
         return self.processor(
             text=texts, images=images if has_images else None, padding=True, return_tensors="pt"

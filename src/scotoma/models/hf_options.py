@@ -34,6 +34,8 @@ class HFOptions:
         ignore_eos: keep generating to max_new_tokens even after EOS (for benchmarks, as vLLM's ignore_eos).
         threads: torch CPU threads for this process (torch.set_num_threads); None leaves torch's default.
             On a busy 2-core machine one thread was measured 2-5x faster than two for the tiny models.
+        share_images: run the vision tower once per distinct image of a batch (`hf_image_features`);
+            false encodes every copy, as plain `generate` does.
     """
 
     device: str = "auto"
@@ -45,6 +47,7 @@ class HFOptions:
     cache_implementation: str | None = None
     ignore_eos: bool = False
     threads: int | None = None
+    share_images: bool = True
 
     @classmethod
     def parse(cls, options: dict[str, str]) -> HFOptions:
@@ -63,6 +66,7 @@ class HFOptions:
             cache_implementation=option(options, "cache_implementation", None),
             ignore_eos=option(options, "ignore_eos", False, boolean),
             threads=option(options, "threads", None, int),
+            share_images=option(options, "share_images", True, boolean),
         )
         if parsed.dtype not in DTYPES:
             raise ValueError(f"model option dtype={parsed.dtype!r} must be one of {', '.join(DTYPES)}")

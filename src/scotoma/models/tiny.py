@@ -110,6 +110,18 @@ class TinyVLMSizes:
     seed: int = 0
 
 
+def word_splitter() -> Any:
+    """The word-level tokenizers' pre-tokenizer: split at whitespace, punctuation as words of their own."""
+    from tokenizers import pre_tokenizers
+
+    return pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()])
+
+
+def split_words(text: str) -> list[str]:
+    """`text` lowercased and cut into the words a lowercase word-level tokenizer looks up."""
+    return [piece for piece, _ in word_splitter().pre_tokenize_str(text.lower())]
+
+
 def word_level_tokenizer(
     words: Iterable[str],
     chat_template: str | None = None,
@@ -141,11 +153,11 @@ def word_level_tokenizer(
     Raises:
         ValueError: a word would be split by the pre-tokenizer and could never be produced.
     """
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+    from tokenizers import Tokenizer, models, normalizers
     from transformers import PreTrainedTokenizerFast
 
     specials = [t for t in (unk_token, pad_token, eos_token, bos_token, *special_tokens) if t is not None]
-    splitter = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()])
+    splitter = word_splitter()
     vocab: dict[str, int] = {}
     for token in specials:
         vocab.setdefault(token, len(vocab))
@@ -265,5 +277,7 @@ __all__ = [
     "build_tiny_vlm",
     "family_tokenizer",
     "save_tiny_vlm",
+    "split_words",
     "word_level_tokenizer",
+    "word_splitter",
 ]

@@ -84,6 +84,13 @@ class ProbeConfig:
     answer_max_new_tokens: int = field(
         default=16, metadata={"help": "Target's new tokens per answer (greedy)."}
     )
+    chain: bool = field(
+        default=False,
+        metadata={
+            "help": "Ask the target in focus-chain style (paper 001) and verify its final answer "
+            "(its new tokens rise to at least 512)."
+        },
+    )
     judge_max_new_tokens: int = field(
         default=1024, metadata={"help": "A VLM judge's new tokens (reasoning, then the JSON verdict)."}
     )

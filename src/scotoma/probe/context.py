@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scotoma.cache import CachedModel, ResponseCache
+from scotoma.judge.chain_inference import DEFAULT_GEN as CHAIN_GEN
 from scotoma.judge.verifiers import Verifier, get_verifier
 from scotoma.models.base import Model
 from scotoma.models.embed import Embedder, get_embedder
@@ -132,8 +133,13 @@ class ProbeContext:
                 temperature=config.question_temperature,
                 seed=config.seed,
             ),
-            answer_config=GenConfig(max_new_tokens=config.answer_max_new_tokens),
+            answer_config=GenConfig(
+                max_new_tokens=max(config.answer_max_new_tokens, CHAIN_GEN.max_new_tokens)
+                if config.chain
+                else config.answer_max_new_tokens
+            ),
             strict_tags=config.strict_tags,
+            chain=config.chain,
         )
 
     def eval_round(

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from scotoma.judge.chain_inference import final_answer_completion, with_chain_instruction
 from scotoma.judge.verifiers import Judgement, Verifier
 from scotoma.models.base import Model
 from scotoma.probe.prompts import (
@@ -91,6 +92,7 @@ class Probe:
         question_config: the questioner's sampling (temperature 1: the policy GRPO samples from).
         answer_config: the target's decoding (greedy, short).
         strict_tags: accept only `<response_i>` tags (no sentence-splitting fallback).
+        chain: ask the target in focus-chain style; its final answer span is what is verified and logged.
     """
 
     questioner: Model | None
@@ -101,6 +103,7 @@ class Probe:
     question_config: GenConfig = field(default_factory=lambda: GenConfig(max_new_tokens=128, temperature=1.0))
     answer_config: GenConfig = field(default_factory=lambda: GenConfig(max_new_tokens=16))
     strict_tags: bool = False
+    chain: bool = False
 
     def __post_init__(self) -> None:
         if self.k < 1:
@@ -135,7 +138,11 @@ class Probe:
             conversations = [
                 answerer_conversation(self.prompts, pairs[row][0].images, q) for row, _, q in todo
             ]
+            if self.chain:
+                conversations = [with_chain_instruction(c) for c in conversations]
             answers = self.answerer.generate(conversations, self.answer_config)
+            if self.chain:
+                answers = [final_answer_completion(a) for a in answers]
             to_verify = [i for i, a in enumerate(answers) if a.finish_reason != "error"]
             items = [pairs[todo[i][0]][0].item(todo[i][2], answers[i].text) for i in to_verify]
             judgements = dict(zip(to_verify, self.verifier.verify(items) if items else [], strict=True))

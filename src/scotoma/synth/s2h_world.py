@@ -62,6 +62,27 @@ def rescope(program: Any, k: int) -> Any | None:
     return None
 
 
+def _level_samplers(config: S2HConfig, seed: int) -> tuple[Any, Any]:
+    """L1's and L2's question samplers; None for a level with no question needing `config.skills`."""
+    samplers = []
+    for images, families in ((1, config.l1_families), (config.l2_images, ("arithmetic",))):
+        try:
+            samplers.append(
+                QuestionSampler(QuestionConfig(images, families=families, skills=config.skills), seed)
+            )
+        except ValueError:
+            samplers.append(None)
+    return samplers[0], samplers[1]
+
+
+def fitting_levels(config: S2HConfig) -> tuple[str, ...]:
+    """The levels (of all three) that can ask a question needing one of `config.skills` (all when none)."""
+    l1, l2 = _level_samplers(config, 0)
+    fits = {"L1": l1 is not None, "L2": l2 is not None}
+    fits["L3"] = not config.skills or bool(set(config.skills) & set(L3_SKILLS))
+    return tuple(level for level in ("L1", "L2", "L3") if fits[level])
+
+
 class S2HWorld:
     """Builds world drafts of every level; `draft(index)` raises SynthDrop when an index yields nothing."""
 
@@ -79,25 +100,12 @@ class S2HWorld:
         """
         self.config, self.seed, self.l3_model = config, seed, l3_model
         self.boxes = SceneSampler(SceneConfig(n_objects=(2, 6), tower_prob=0.0))
-        skills, unfit = config.skills, []
-        self.l1 = self.l2 = None
-        try:
-            self.l1 = QuestionSampler(QuestionConfig(1, families=config.l1_families, skills=skills), seed)
-        except ValueError:
-            unfit.append("L1")
-        try:
-            self.l2 = QuestionSampler(
-                QuestionConfig(config.l2_images, families=("arithmetic",), skills=skills), seed
-            )
-        except ValueError:
-            unfit.append("L2")
-        if skills and not set(skills) & set(L3_SKILLS):
-            unfit.append("L3")
-        unfit = [level for level in unfit if level in config.levels]
+        self.l1, self.l2 = _level_samplers(config, seed)
+        unfit = [level for level in config.levels if level not in fitting_levels(config)]
         if unfit:
             raise ValueError(
-                f"levels {unfit} ask no question needing any of the skills {list(skills)}; drop them from "
-                "--levels or choose other skills"
+                f"levels {unfit} ask no question needing any of the skills {list(config.skills)}; drop them "
+                "from --levels or choose other skills"
             )
 
     def draft(self, index: int, level: str) -> PairDraft:

@@ -44,8 +44,10 @@ from scotoma.train.world_eval import (
     heldout_tasks,
 )
 from scotoma.train.world_plot import plot_curve
+from scotoma.train.world_vision import OBJECT_CLASSES, VisionSupervision
 
 KINDS = ("answerer", "questioner")
+MAX_CHAIN_IMAGES = 8  # "Image1".."Image8" and "Step_1".."Step_8" are words of the world models
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,12 @@ class WorldTrainConfig:
     min_lr_ratio: float = field(default=0.1, metadata={"help": "the lr floor as a share of the peak"})
     grad_clip: float = field(default=1.0, metadata={"help": "gradient norm clip"})
     loss_average: str = field(default="sample", metadata={"help": "sample or token averaging of the loss"})
+    vision_loss_weight: float = field(
+        default=1.0,
+        metadata={
+            "help": "weight of the dense per-cell object loss on the visual tokens (world_vision); 0 off"
+        },
+    )
     curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
     eval_every_samples: int = field(
         default=25_000, metadata={"help": "held-out evaluation interval in samples; 0 never evaluates"}
@@ -107,10 +115,21 @@ class WorldTrainResult:
 
 
 def world_vocabulary_words() -> list[str]:
-    """The world models' vocabulary: the world's words, the prompt words and the questioner's tags."""
+    """The world models' vocabulary: the world's words, the prompt words, the focus-chain words.
+
+    The chain words (paper 001's "Step_1: ... Focus: Image1,Image2 ... Final_answer: ..." and the chain
+    instruction of `scotoma.judge.chain_inference`) let the same models read and write focus chains, so
+    `synth`'s chains can train them and `bench`/`probe` can run them in chain mode. The questioner's tags
+    are added as tokens of their own by `build_world_model`.
+    """
+    from scotoma.judge.chain_inference import chain_instruction
+    from scotoma.models.tiny import split_words
     from scotoma.world.language import world_vocabulary
 
-    return [*world_vocabulary(), *PROMPT_WORDS]
+    images = ",".join(f"Image{k}" for k in range(1, MAX_CHAIN_IMAGES + 1))
+    steps = " ".join(f"Step_{k}" for k in range(1, MAX_CHAIN_IMAGES + 1))
+    chain = split_words(f"{chain_instruction()} {steps} Focus: {images} Final_answer: Answer:")
+    return list(dict.fromkeys([*world_vocabulary(), *PROMPT_WORDS, *chain]))
 
 
 def build_world_model(seed: int = 0) -> tuple[Any, Any]:
@@ -212,14 +231,19 @@ def train_world_model(
         "cuda" if device == "auto" and torch.cuda.is_available() else device.replace("auto", "cpu")
     )
     model, processor = build_world_model(config.seed)
-    model.to(where).train()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        head = torch.nn.Linear(model.config.text_config.hidden_size, len(OBJECT_CLASSES))
+    # the auxiliary head trains and checkpoints with the model, and is left out of the shipped folder
+    trainee = torch.nn.ModuleDict({"model": model, "vision_head": head}).to(where).train()
+    supervision = VisionSupervision(model, head) if config.vision_loss_weight else None
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, betas=config.betas, weight_decay=config.weight_decay
+        trainee.parameters(), lr=config.lr, betas=config.betas, weight_decay=config.weight_decay
     )
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, config))
     state = {"step": 0, "samples": 0, "train_seconds": 0.0}
     if has_checkpoint(out):
-        state = load_checkpoint(out, model, optimizer, scheduler)
+        state = load_checkpoint(out, trainee, optimizer, scheduler)
         log(f"resumed from {out / 'checkpoint'} at step {state['step']} ({state['samples']} samples)")
     stream, collate = (
         ExampleStream(
@@ -230,6 +254,7 @@ def train_world_model(
     step, seen, trained = state["step"], state["samples"], state["train_seconds"]
     started = last_checkpoint = time.perf_counter()
     window: list[float] = []
+    vision_window: list[float] = []
     losses: list[float] = []
     last_eval: dict[str, Any] = {}
 
@@ -261,35 +286,46 @@ def train_world_model(
         minutes is None or time.perf_counter() - started < minutes * 60
     ):
         tick = time.perf_counter()
-        batch = {k: v.to(where) for k, v in collate(stream(step)).items()}
-        loss = sft_loss(model, batch, config.loss_average)
+        examples = stream(step)
+        batch = {k: v.to(where) for k, v in collate(examples).items()}
+        loss = text_loss = sft_loss(model, batch, config.loss_average)
+        if supervision is not None:
+            vision_loss = supervision.loss([e.scene for e in examples])
+            vision_window.append(vision_loss.item())
+            loss = loss + config.vision_loss_weight * vision_loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        torch.nn.utils.clip_grad_norm_(trainee.parameters(), config.grad_clip)
         optimizer.step()
         scheduler.step()
         step, seen = step + 1, seen + config.batch_size
         trained += time.perf_counter() - tick
-        window.append(loss.item())
+        window.append(text_loss.item())
         if step % config.log_every_steps == 0:
             mean = sum(window) / len(window)
             losses.append(mean)
             lr = scheduler.get_last_lr()[0]
             record = {"kind": "loss", "step": step, "samples": seen, "loss": mean, "lr": lr}
+            if vision_window:
+                record["vision_loss"] = sum(vision_window) / len(vision_window)
             if f"loss-{step}" not in run.done:
                 run.append([{"key": f"loss-{step}", **record, "train_seconds": trained}])
             speed = seen / max(trained, 1e-9)
-            log(f"step {step} samples {seen} loss {mean:.4f} lr {lr:.2e} ({speed:.0f} samples/s overall)")
-            window = []
+            vision = f" vision {record['vision_loss']:.4f}" if vision_window else ""
+            log(
+                f"step {step} samples {seen} loss {mean:.4f}{vision} lr {lr:.2e} "
+                f"({speed:.0f} samples/s overall)"
+            )
+            window, vision_window = [], []
         if config.eval_every_samples and seen % config.eval_every_samples < config.batch_size:
             record_eval()
         if time.perf_counter() - last_checkpoint > config.checkpoint_minutes * 60:
             save_checkpoint(
-                out, model, optimizer, scheduler, {"step": step, "samples": seen, "train_seconds": trained}
+                out, trainee, optimizer, scheduler, {"step": step, "samples": seen, "train_seconds": trained}
             )
             last_checkpoint = time.perf_counter()
     save_checkpoint(
-        out, model, optimizer, scheduler, {"step": step, "samples": seen, "train_seconds": trained}
+        out, trainee, optimizer, scheduler, {"step": step, "samples": seen, "train_seconds": trained}
     )
     record_eval()
     model_path = save_tiny_vlm(model.eval(), processor, out / "model")

@@ -1,0 +1,88 @@
+"""`LoopConfig`: every knob of `scotoma loop` (find, fix, verify), with a help string each.
+
+Seeds are kept apart on purpose: the built-in models were trained on world streams of seed 0 and
+evaluated on seed 0 + 1,000,003 (`scotoma.train.world_eval`); the loop's held-out measurement uses
+`eval_seed`, its probe `probe_seed` and its training data `data_seed`, so no measured item is a
+training item.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from scotoma.train.recipe_files import coerce_field
+from scotoma.world.skills import SKILLS
+
+
+@dataclass
+class LoopConfig:
+    """What one closed loop does. Defaults: the CPU world run (built-in models, oracle verifier)."""
+
+    answerer: str = field(default="builtin:answerer", metadata={"help": "The target VLM to fix."})
+    questioner: str = field(
+        default="builtin:questioner", metadata={"help": "Questioner of the probe that finds the failures."}
+    )
+    probe_samples: int = field(default=96, metadata={"help": "World image sets the probe asks about."})
+    probe_generations: int = field(default=4, metadata={"help": "Questioner outputs per image set."})
+    worst_skills: int = field(default=3, metadata={"help": "How many of the worst skills to target."})
+    targets: list[str] = field(
+        default_factory=list,
+        metadata={"help": "Skills to target instead of the probe's worst ones (world skill names)."},
+    )
+    min_skill_questions: int = field(
+        default=20, metadata={"help": "A skill is ranked only with more valid probe questions than this."}
+    )
+    eval_items: int = field(
+        default=1100, metadata={"help": "Held-out world bench items (every family, 1-4 images)."}
+    )
+    nlvr_limit: int | None = field(default=None, metadata={"help": "NLVR1 dev statements; none = all 989."})
+    chains: int = field(default=300, metadata={"help": "Focus-chain samples synthesized for the skills."})
+    pairs: int = field(default=300, metadata={"help": "S2H preference pairs synthesized for the skills."})
+    targeted_questions: int = field(
+        default=1200,
+        metadata={"help": "Exact world questions that need the targeted skills, as direct-answer SFT rows."},
+    )
+    replay_questions: int = field(
+        default=1200,
+        metadata={"help": "World questions of every family mixed in so the other skills are kept."},
+    )
+    sft_recipe: str = field(default="world_tiny/sft.yaml", metadata={"help": "SFT recipe (LoRA)."})
+    sft_overrides: list[str] = field(default_factory=list, metadata={"help": "key=value recipe overrides."})
+    dpo: bool = field(default=True, metadata={"help": "Align on the S2H pairs with DPO after SFT."})
+    dpo_recipe: str = field(default="world_tiny/dpo.yaml", metadata={"help": "DPO recipe (LoRA)."})
+    dpo_overrides: list[str] = field(default_factory=list, metadata={"help": "key=value recipe overrides."})
+    eval_seed: int = field(default=2_000_003, metadata={"help": "Seed of the held-out world bench."})
+    probe_seed: int = field(default=3_000_017, metadata={"help": "Seed of the probe's world images."})
+    data_seed: int = field(default=4_000_037, metadata={"help": "Seed of the synthesized training data."})
+    batch_size: int = field(default=64, metadata={"help": "Prompts per model call in bench and synth."})
+
+    def __post_init__(self) -> None:
+        if self.worst_skills < 1:
+            raise ValueError("worst_skills must be at least 1")
+        for name in ("probe_samples", "eval_items", "probe_generations", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        unknown = sorted(set(self.targets) - set(SKILLS))
+        if unknown:
+            raise ValueError(f"unknown target skills {unknown}; world skills: {', '.join(SKILLS)}")
+        for name in ("chains", "pairs", "targeted_questions", "replay_questions"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+
+    def with_overrides(self, overrides: list[str]) -> LoopConfig:
+        """A copy with "key=value" overrides applied (values coerced to the field types)."""
+        changes = {}
+        for item in overrides:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ValueError(f"override {item!r} is not key=value, e.g. worst_skills=2")
+            changes[key.strip()] = coerce_field(LoopConfig, key.strip(), value.strip(), "override")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+__all__ = ["LoopConfig"]

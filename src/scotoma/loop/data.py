@@ -1,0 +1,136 @@
+"""The loop's training data for the targeted skills, in TRL's format (`scotoma.train.data`).
+
+- focus chains (paper 001) from the world's exact chain synthesizer, kept when they need a targeted
+  skill: each becomes two SFT rows, the chain itself (prompt with the chain instruction, target the
+  rendered chain) and its direct form (the composite question, target the final answer), because the
+  target is measured answering directly and the chain is how paper 001 teaches the decomposition;
+- S2H preference pairs (paper 003) kept when they need a targeted skill, L1's rejected answers being
+  the target's own wrong answers: DPO rows, and their chosen answers as SFT rows;
+- exact world questions that need a targeted skill (the world's question stage run for those skills:
+  the bulk of the targeted signal, since chains and pairs cover only some skills);
+- replay: world questions of every family, so that the fine-tune does not trade the other skills away.
+
+Every prompt uses the "bare" layout (images, then the text), which the built-in models were trained on;
+for another target set `layout` in the synth configs to its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scotoma.loop.config import LoopConfig
+from scotoma.synth import S2HConfig, WorldChainConfig, run_synth
+from scotoma.synth.formats import trl_dpo, trl_sft
+from scotoma.synth.records import ChainSample, PreferencePair, read_record
+from scotoma.synth.s2h_world import fitting_levels
+from scotoma.train.data import read_jsonl
+from scotoma.types import ImageRef, user_turn
+from scotoma.world.questions import QuestionConfig, QuestionSampler
+from scotoma.world.render import box_image_ref
+
+LAYOUT = "bare"
+SFT_FILE, DPO_FILE = "sft.jsonl", "dpo.jsonl"
+
+
+@dataclass
+class TrainingData:
+    """Where the rows went and how many of each kind.
+
+    Attributes:
+        sft: the SFT file (None when empty).
+        dpo: the DPO file (None when no pair was made).
+        counts: rows per source: chains, chain_direct, pair_chosen, pairs, targeted, replay.
+    """
+
+    sft: Path | None
+    dpo: Path | None
+    counts: dict[str, int]
+
+
+def _store(image: ImageRef, folder: Path, root: Path | None = None) -> str:
+    """Write the image once as images/<sha256>.png under `folder`; its path relative to `folder`."""
+    target = folder / "images" / f"{image.sha256}.png"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if image.data is None and image.uri and root is not None and not Path(image.uri).is_absolute():
+            image = ImageRef(image.sha256, str(root / image.uri), image.width, image.height)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_bytes(image.read_bytes())
+        os.replace(tmp, target)
+    return str(target.relative_to(folder))
+
+
+def _synth_samples(run_dir: Path) -> list[Any]:
+    """The samples (not the dropped records) of a synth run directory."""
+    lines = (run_dir / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    return [sample for line in lines if (sample := read_record(json.loads(line))) is not None]
+
+
+def world_question_rows(config: QuestionConfig, seed: int, n: int, folder: Path) -> list[dict[str, Any]]:
+    """`n` SFT rows of exact world questions (the direct answer as target)."""
+    rows = []
+    for sample in QuestionSampler(config, seed=seed).samples(n):
+        images = [box_image_ref(box) for box in sample.scene.boxes]
+        paths = [_store(image, folder) for image in images]
+        rows.append(trl_sft(user_turn(images, sample.question, LAYOUT), sample.answer, paths))
+    return rows
+
+
+def build_training_data(targets: Sequence[str], answerer: str, config: LoopConfig, out: Path) -> TrainingData:
+    """Synthesize and write the loop's SFT and DPO rows for the `targets` skills into `out`."""
+    targets = tuple(targets)
+    out.mkdir(parents=True, exist_ok=True)
+    sft: list[dict[str, Any]] = []
+    dpo: list[dict[str, Any]] = []
+    counts = dict.fromkeys(("chains", "chain_direct", "pair_chosen", "pairs", "targeted", "replay"), 0)
+    common = {"seed": config.data_seed, "batch_size": config.batch_size}
+    if config.chains:
+        chains = WorldChainConfig(skills=targets, layout=LAYOUT, images_per_sample=(3, 4))
+        run = run_synth("visc", chains, out / "synth_visc", n=config.chains, **common)
+        for sample in _synth_samples(run.run_dir):
+            if not isinstance(sample, ChainSample):
+                continue
+            paths = [_store(image, out, run.run_dir) for image in sample.images]
+            sft.append(trl_sft(user_turn(sample.images, sample.prompt, LAYOUT), sample.target, paths))
+            sft.append(trl_sft(user_turn(sample.images, sample.question, LAYOUT), sample.answer, paths))
+            counts["chains"] += 1
+            counts["chain_direct"] += 1
+    levels = fitting_levels(S2HConfig(skills=targets))  # the S2H levels that can ask about the targets
+    if config.pairs and levels:
+        pairs = S2HConfig(skills=targets, levels=levels, layout=LAYOUT)
+        run = run_synth("s2h", pairs, out / "synth_s2h", answerer, n=config.pairs, **common)
+        for sample in _synth_samples(run.run_dir):
+            if not isinstance(sample, PreferencePair):
+                continue
+            paths = [_store(image, out, run.run_dir) for image in sample.images]
+            prompt = user_turn(sample.images, sample.prompt, LAYOUT)
+            sft.append(trl_sft(prompt, sample.chosen, paths))
+            dpo.append(trl_dpo(prompt, sample.chosen, sample.rejected, paths))
+            counts["pair_chosen"] += 1
+            counts["pairs"] += 1
+    if config.targeted_questions:
+        targeted = QuestionConfig(skills=targets)
+        sft += world_question_rows(targeted, config.data_seed, config.targeted_questions, out)
+        counts["targeted"] = config.targeted_questions
+    if config.replay_questions:
+        sft += world_question_rows(QuestionConfig(), config.data_seed + 1, config.replay_questions, out)
+        counts["replay"] = config.replay_questions
+    return TrainingData(_write(out / SFT_FILE, sft), _write(out / DPO_FILE, dpo), counts)
+
+
+def _write(path: Path, rows: list[dict[str, Any]]) -> Path | None:
+    if not rows:
+        return None
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    os.replace(tmp, path)
+    read_jsonl(path)  # every row parses back before any training starts
+    return path
+
+
+__all__ = ["LAYOUT", "TrainingData", "build_training_data", "world_question_rows"]

@@ -1,0 +1,130 @@
+"""Measuring a target before and after the fix: the held-out world bench, NLVR1 dev and a probe.
+
+- bench `world` (every family, 1-4 images, seed `eval_seed`): accuracy per family and, from the skills
+  each item's program needs, per skill; the loop's verdicts are read here;
+- bench `nlvr1` (the dev split, 3 boxes per statement, its original order): must not fall;
+- probe (`zero_shot`: the questioner as it is, so before and after see the same kind of questions) on
+  `probe_samples` world image sets: per-skill failure rates; the one before the fix picks the targets.
+
+Each part is an ordinary bench or probe run directory under the measurement's folder, so it resumes and
+`scotoma report` reads it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scotoma.bench import run_bench
+from scotoma.bench.metrics import read_records
+from scotoma.loop.config import LoopConfig
+from scotoma.probe import ProbeConfig, run_probe
+from scotoma.probe.metrics import per_skill_failure_rate
+
+
+@dataclass
+class Measurement:
+    """One model's figures.
+
+    Attributes:
+        model: the spec measured.
+        family: world bench family -> (correct, total).
+        skill: world bench skill -> (correct, total).
+        nlvr: NLVR1 dev (correct, total).
+        probe_failure: probe skill -> failure rate among valid questions needing it.
+        probe_questions: probe skill -> valid questions needing it.
+        probe_fdr: the probe's failure discovery rate over all valid questions.
+        items: per world bench item, (skills, correct, family).
+    """
+
+    model: str
+    family: dict[str, tuple[int, int]]
+    skill: dict[str, tuple[int, int]]
+    nlvr: tuple[int, int]
+    probe_failure: dict[str, float]
+    probe_questions: dict[str, int]
+    probe_fdr: float
+    items: list[tuple[list[str], bool, str]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def tally(records: Iterable[dict[str, Any]], key: str) -> dict[str, tuple[int, int]]:
+    """(correct, total) per value of `key` ("subtask" or, one count per skill, "skills")."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for record in records:
+        values = record[key] if key == "skills" else [record[key]]
+        for value in set(values):
+            counts[value][0] += bool(record["correct"])
+            counts[value][1] += 1
+    return {k: (v[0], v[1]) for k, v in sorted(counts.items())}
+
+
+def measure(model: str, out: Path, config: LoopConfig) -> Measurement:
+    """Bench `world`, bench `nlvr1` and a zero-shot probe of `model`, each in a run directory under `out`."""
+    common = {"cache": None, "batch_size": config.batch_size, "n_boot": 200}
+    world = run_bench(
+        f"world:n={config.eval_items}",
+        model,
+        "IQ",
+        None,
+        out / "bench_world",
+        seed=config.eval_seed,
+        **common,
+    )
+    world_records = read_records(world.run_dir)
+    nlvr = run_bench("nlvr1", model, "IQ", None, out / "bench_nlvr1", limit=config.nlvr_limit, **common)
+    nlvr_records = read_records(nlvr.run_dir)
+    probe_config = ProbeConfig(
+        questioner=config.questioner,
+        answerer=model,
+        methods=["zero_shot"],
+        world_samples=config.probe_samples,
+        world_seed=config.probe_seed,
+        eval_generations=config.probe_generations,
+        min_skill_questions=config.min_skill_questions,
+    )
+    probe = run_probe(probe_config, out / "probe", quiet=True)
+    records = [
+        r for r in read_records(probe.out_dir) if r.get("method") == "zero_shot" and r.get("phase") == "eval"
+    ]
+    return Measurement(
+        model=model,
+        family=tally(world_records, "subtask"),
+        skill=tally(world_records, "skills"),
+        nlvr=(sum(bool(r["correct"]) for r in nlvr_records), len(nlvr_records)),
+        probe_failure=per_skill_failure_rate(records),
+        probe_questions=_valid_counts(records),
+        probe_fdr=probe.metrics["methods"]["zero_shot"]["fdr"],
+        items=[(list(r["skills"]), bool(r["correct"]), r["subtask"]) for r in world_records],
+    )
+
+
+def _valid_counts(records: Iterable[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for record in records:
+        if record.get("valid"):
+            for skill in set(record.get("skills") or ()):
+                counts[skill] += 1
+    return dict(counts)
+
+
+def worst_skills(measurement: Measurement, count: int, min_questions: int) -> list[str]:
+    """The `count` skills with the highest probe failure rate among those with enough valid questions."""
+    ranked = sorted(
+        (s for s, n in measurement.probe_questions.items() if n > min_questions),
+        key=lambda s: (-measurement.probe_failure.get(s, 0.0), s),
+    )
+    if not ranked:
+        raise ValueError(
+            f"the probe found no skill with more than {min_questions} valid questions; raise probe_samples "
+            "or lower min_skill_questions"
+        )
+    return ranked[:count]
+
+
+__all__ = ["Measurement", "measure", "tally", "worst_skills"]

@@ -1,0 +1,93 @@
+"""The closed loop end to end on a random-weight world-size model (CPU): measure, synthesize, train,
+measure again; the table's figures come from the run directories it wrote; a re-run resumes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scotoma.loop import LoopConfig, Measurement, compare, format_table, worst_skills
+
+
+def _measurement(items, nlvr=(80, 100), failure=None, asked=None) -> Measurement:
+    from scotoma.loop.measure import tally
+
+    records = [{"skills": s, "correct": c, "subtask": f} for s, c, f in items]
+    return Measurement(
+        "m", tally(records, "subtask"), tally(records, "skills"), nlvr, failure or {}, asked or {}, 0.5,
+        [(list(s), c, f) for s, c, f in items],
+    )  # fmt: skip
+
+
+def test_compare_by_hand() -> None:
+    # counting items: 2 of 4 right before, 3 of 4 after -> failure 0.5 -> 0.25, a relative drop of 1/2
+    def items(counting: list[bool], existence: list[bool]):
+        return [(["counting"], ok, "counting") for ok in counting] + [
+            (["existence"], ok, "existence") for ok in existence
+        ]
+
+    before = _measurement(items([True, True, False, False], [True, True]))
+    after = _measurement(items([True, True, True, False], [True, False]), nlvr=(79, 100))
+    table = compare(before, after, ["counting"])
+    assert table["targeted_failure"] == {"before": 0.5, "after": 0.25, "n": 4}
+    assert table["targeted_relative_drop"] == pytest.approx(0.5)
+    assert table["families"]["existence"] == {"before": 1.0, "after": 0.5, "n": 2, "targeted": False}
+    assert table["families"]["counting"]["targeted"]
+    assert table["verdicts"] == {
+        "targeted_failure_drops_a_third": True,
+        "no_other_family_loses_2_points": False,  # existence fell 50 points
+        "nlvr1_within_1_point": True,  # 80% -> 79%
+    }
+    assert table["largest_untargeted_loss"] == ("existence", 0.5)
+    assert "PASS  targeted_failure_drops_a_third" in format_table(table)
+
+
+def test_worst_skills_rank_by_probe_failure_among_well_asked_skills() -> None:
+    m = _measurement(
+        [], failure={"a": 0.9, "b": 0.5, "c": 0.7, "d": 1.0}, asked={"a": 30, "b": 40, "c": 25, "d": 3}
+    )
+    assert worst_skills(m, 2, 20) == ["a", "c"]  # d has too few questions to count
+    with pytest.raises(ValueError, match="no skill with more than 50"):
+        worst_skills(m, 2, 50)
+    with pytest.raises(ValueError, match="unknown target skills"):
+        LoopConfig(targets=["juggling"])
+
+
+@pytest.mark.integration
+def test_loop_runs_end_to_end_and_resumes(tmp_path: Path, monkeypatch) -> None:
+    from scotoma.loop import run_loop
+    from scotoma.models.tiny import save_tiny_vlm
+    from scotoma.train.world_models import build_world_model
+
+    monkeypatch.setenv("SCOTOMA_CACHE_DIR", str(tmp_path / "cache"))
+    folder = save_tiny_vlm(*build_world_model(seed=1), tmp_path / "target")
+    spec = f"hf:{folder}"
+    config = LoopConfig(
+        answerer=spec, questioner=spec, targets=["counting"], probe_samples=2, probe_generations=1,
+        eval_items=11, nlvr_limit=4, chains=2, pairs=2, targeted_questions=6, replay_questions=6,
+        sft_overrides=["max_steps=2", "per_device_train_batch_size=4"],
+        dpo_overrides=["max_steps=1", "per_device_train_batch_size=2"], batch_size=16,
+    )  # fmt: skip
+    result = run_loop(config, tmp_path / "loop")
+    metrics = result.metrics
+    assert result.targets == ["counting"] and metrics["targets"] == ["counting"]
+    assert result.model.startswith("hf:") and result.model != spec
+    data = metrics["data"]
+    assert data["targeted"] == 6 and data["replay"] == 6 and data["chains"] + data["pairs"] >= 1
+    sft_rows = (tmp_path / "loop" / "data" / "sft.jsonl").read_text().splitlines()
+    assert len(sft_rows) == 12 + 2 * data["chains"] + data["pairs"]
+    assert metrics["training"]["sft"]["steps"] == 2
+    assert sum(row["n"] for row in metrics["families"].values()) == 11
+    assert metrics["nlvr1"]["n"] == 4 and set(metrics["verdicts"]) == {
+        "targeted_failure_drops_a_third", "no_other_family_loses_2_points", "nlvr1_within_1_point",
+    }  # fmt: skip
+    # the figures are the run directories' own
+    world = [json.loads(line) for line in (tmp_path / "loop" / "after" / "bench_world" / "records.jsonl")
+             .read_text().splitlines()]  # fmt: skip
+    after_counting = [r["correct"] for r in world if "counting" in r["skills"]]
+    assert metrics["targeted_failure"]["after"] == 1 - sum(after_counting) / len(after_counting)
+    again = run_loop(config, tmp_path / "loop")  # everything is reused
+    assert again.model == result.model and again.metrics["training"]["sft"]["reused"]
+    assert again.metrics["families"] == metrics["families"]
