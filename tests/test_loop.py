@@ -55,7 +55,7 @@ def test_worst_skills_rank_by_probe_failure_among_well_asked_skills() -> None:
         LoopConfig(targets=["juggling"])
 
 
-@pytest.mark.integration
+@pytest.mark.slow  # ~1 minute on an idle 2-core machine: two benches, two probes, synthesis, SFT and DPO
 def test_loop_runs_end_to_end_and_resumes(tmp_path: Path, monkeypatch) -> None:
     from scotoma.loop import run_loop
     from scotoma.models.tiny import save_tiny_vlm
