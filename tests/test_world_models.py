@@ -280,6 +280,7 @@ def test_ship_model_writes_weights_readme_and_eval(tmp_path: Path) -> None:
     run = tmp_path / "run"
     train_world_model(_tiny_config(), run, samples=4, threads=1, log=lambda _: None)
     (run / "commands.txt").write_text("scotoma world train-answerer --out run --samples 4\n")
+    (run / "curve.png").write_bytes(b"a plot")
     evaluation = {"heldout": {"validity_rate": 0.5, "questions": 10, "well_formed": 1.0, "distinct_rate": 0.9,
                               "samples_per_s": 12.0}}  # fmt: skip
     target = ship_model(run, "answerer", evaluation, root=tmp_path / "models")
@@ -288,6 +289,7 @@ def test_ship_model_writes_weights_readme_and_eval(tmp_path: Path) -> None:
     assert "scotoma world train-answerer --out run --samples 4" in readme
     assert "validity under the world oracle: 50.0% of 10 questions" in readme
     assert json.loads((target / "eval.json").read_text())["training"]["samples"] == 4
+    assert (target / "curve.png").read_bytes() == b"a plot" and "](curve.png)" in readme
     with pytest.raises(FileNotFoundError, match="train-questioner"):
         ship_model(tmp_path / "nothing", "questioner", evaluation, root=tmp_path / "models")
 

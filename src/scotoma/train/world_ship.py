@@ -16,6 +16,7 @@ from typing import Any
 from scotoma.models.builtin import builtin_models_root
 
 MAX_WEIGHTS_BYTES = 25 * 1024 * 1024
+CURVE = "curve.png"
 #: The files a saved world model needs (others, such as a stray pytorch_model.bin, are not shipped).
 SHIPPED_FILES = (
     "config.json",
@@ -64,6 +65,8 @@ def ship_model(
     for file in SHIPPED_FILES:
         if (source / file).is_file():
             shutil.copy2(source / file, target / file)
+    if (run_dir / CURVE).is_file():  # the learning curve travels with the weights
+        shutil.copy2(run_dir / CURVE, target / CURVE)
     spec = json.loads((run_dir / "spec.json").read_text())
     metrics = json.loads((run_dir / "metrics.json").read_text())
     commands_file = run_dir / "commands.txt"
@@ -157,7 +160,7 @@ def model_readme(record: dict[str, Any]) -> str:
             f"{_pct(nlvr.get('answer_changes_across_orders', float('nan')))}% of examples.",
             "",
         ]
-    lines += ["The learning curve of the run is curve.png in its run folder.", ""]
+    lines += ["## Learning curve", "", f"![held-out figures against samples seen]({CURVE})", ""]
     return "\n".join(lines)
 
 
