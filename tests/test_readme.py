@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -21,3 +23,25 @@ def test_ci_runs_the_readme_test_command():
     _, test = readme_commands()
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test in ci_lines
+
+
+@pytest.mark.slow  # ~3 minutes on 2 CPU cores: GRPO of the built-in questioner, then the zero-shot baseline
+def test_the_readme_main_command_runs(tmp_path, monkeypatch):
+    """The README's first command (the main job) after the install, with its run directory moved."""
+    import json
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from scotoma.cli import app
+
+    run, _ = readme_commands()
+    args = shlex.split(run.split(".venv/bin/scotoma ", 1)[1])
+    assert args[0] == "probe"
+    monkeypatch.setenv("SCOTOMA_QUIET", "1")
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "probe")])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "probe" / "metrics.json").read_text())
+    assert set(metrics["methods"]) == {"rl", "zero_shot"}
+    assert all(m["questions"] > 0 for m in metrics["methods"].values())
+    assert (tmp_path / "probe" / "summary.html").is_file()
