@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from scotoma.train.recipe_files import coerce_field
+from scotoma.train.recipe_files import override_values
 from scotoma.world.skills import SKILLS
 
 
@@ -73,13 +73,7 @@ class LoopConfig:
 
     def with_overrides(self, overrides: list[str]) -> LoopConfig:
         """A copy with "key=value" overrides applied (values coerced to the field types)."""
-        changes = {}
-        for item in overrides:
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise ValueError(f"override {item!r} is not key=value, e.g. worst_skills=2")
-            changes[key.strip()] = coerce_field(LoopConfig, key.strip(), value.strip(), "override")
-        return dataclasses.replace(self, **changes)
+        return dataclasses.replace(self, **override_values(LoopConfig, overrides))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

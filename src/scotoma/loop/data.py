@@ -25,6 +25,7 @@ from typing import Any
 
 from scotoma.loop.config import LoopConfig
 from scotoma.synth import S2HConfig, WorldChainConfig, run_synth
+from scotoma.synth.export import store_image
 from scotoma.synth.formats import trl_dpo, trl_sft
 from scotoma.synth.records import ChainSample, PreferencePair, read_record
 from scotoma.synth.s2h_world import fitting_levels
@@ -44,7 +45,8 @@ class TrainingData:
     Attributes:
         sft: the SFT file (None when empty).
         dpo: the DPO file (None when no pair was made).
-        counts: rows per source: chains, chain_direct, pair_chosen, pairs, targeted, replay.
+        counts: samples per source: chains (two SFT rows each: the chain and its direct form), pairs (one
+            DPO row and one SFT row of the chosen answer each), targeted and replay questions.
     """
 
     sft: Path | None
@@ -53,16 +55,8 @@ class TrainingData:
 
 
 def _store(image: ImageRef, folder: Path, root: Path | None = None) -> str:
-    """Write the image once as images/<sha256>.png under `folder`; its path relative to `folder`."""
-    target = folder / "images" / f"{image.sha256}.png"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if image.data is None and image.uri and root is not None and not Path(image.uri).is_absolute():
-            image = ImageRef(image.sha256, str(root / image.uri), image.width, image.height)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_bytes(image.read_bytes())
-        os.replace(tmp, target)
-    return str(target.relative_to(folder))
+    """The image written once under `folder` (synth's image store); its path relative to `folder`."""
+    return str(store_image(image, folder, root).uri)
 
 
 def _synth_samples(run_dir: Path) -> list[Any]:
@@ -87,7 +81,7 @@ def build_training_data(targets: Sequence[str], answerer: str, config: LoopConfi
     out.mkdir(parents=True, exist_ok=True)
     sft: list[dict[str, Any]] = []
     dpo: list[dict[str, Any]] = []
-    counts = dict.fromkeys(("chains", "chain_direct", "pair_chosen", "pairs", "targeted", "replay"), 0)
+    counts = dict.fromkeys(("chains", "pairs", "targeted", "replay"), 0)
     common = {"seed": config.data_seed, "batch_size": config.batch_size}
     if config.chains:
         chains = WorldChainConfig(skills=targets, layout=LAYOUT, images_per_sample=(3, 4))
@@ -99,7 +93,6 @@ def build_training_data(targets: Sequence[str], answerer: str, config: LoopConfi
             sft.append(trl_sft(user_turn(sample.images, sample.prompt, LAYOUT), sample.target, paths))
             sft.append(trl_sft(user_turn(sample.images, sample.question, LAYOUT), sample.answer, paths))
             counts["chains"] += 1
-            counts["chain_direct"] += 1
     levels = fitting_levels(S2HConfig(skills=targets))  # the S2H levels that can ask about the targets
     if config.pairs and levels:
         pairs = S2HConfig(skills=targets, levels=levels, layout=LAYOUT)
@@ -111,7 +104,6 @@ def build_training_data(targets: Sequence[str], answerer: str, config: LoopConfi
             prompt = user_turn(sample.images, sample.prompt, LAYOUT)
             sft.append(trl_sft(prompt, sample.chosen, paths))
             dpo.append(trl_dpo(prompt, sample.chosen, sample.rejected, paths))
-            counts["pair_chosen"] += 1
             counts["pairs"] += 1
     if config.targeted_questions:
         targeted = QuestionConfig(skills=targets)

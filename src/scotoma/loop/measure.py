@@ -22,7 +22,7 @@ from scotoma.bench import run_bench
 from scotoma.bench.metrics import read_records
 from scotoma.loop.config import LoopConfig
 from scotoma.probe import ProbeConfig, run_probe
-from scotoma.probe.metrics import per_skill_failure_rate
+from scotoma.probe.metrics import per_skill_failure_rate, skill_counts
 
 
 @dataclass
@@ -48,9 +48,6 @@ class Measurement:
     probe_questions: dict[str, int]
     probe_fdr: float
     items: list[tuple[list[str], bool, str]]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items()}
 
 
 def tally(records: Iterable[dict[str, Any]], key: str) -> dict[str, tuple[int, int]]:
@@ -98,19 +95,10 @@ def measure(model: str, out: Path, config: LoopConfig) -> Measurement:
         skill=tally(world_records, "skills"),
         nlvr=(sum(bool(r["correct"]) for r in nlvr_records), len(nlvr_records)),
         probe_failure=per_skill_failure_rate(records),
-        probe_questions=_valid_counts(records),
+        probe_questions=dict(skill_counts(records)),
         probe_fdr=probe.metrics["methods"]["zero_shot"]["fdr"],
         items=[(list(r["skills"]), bool(r["correct"]), r["subtask"]) for r in world_records],
     )
-
-
-def _valid_counts(records: Iterable[dict[str, Any]]) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    for record in records:
-        if record.get("valid"):
-            for skill in set(record.get("skills") or ()):
-                counts[skill] += 1
-    return dict(counts)
 
 
 def worst_skills(measurement: Measurement, count: int, min_questions: int) -> list[str]:

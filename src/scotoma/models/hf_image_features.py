@@ -6,7 +6,9 @@ repeat every image. `generate` would run the vision tower on every copy; here th
 content hash) go through `model.get_image_features` once, and each prompt gets its images' features in
 its own order through transformers' `mm_encoder_outputs` (the pre-computed encoder output that
 `generate` accepts in place of pixels). The vision tower sees each image alone in both paths (no
-family here mixes images inside the encoder), so the features are the same up to float rounding.
+family here mixes images inside the encoder), so the features are the same up to float rounding. The
+image processor still prepares every copy for the text expansion and once more for each distinct image;
+that PIL work is cheap next to the vision tower (1.40x net, benchmarks/bench_throughput.py).
 
 Every per-image field of the encoder's output is regrouped per prompt, so families with more than one
 (Qwen3-VL's deepstack features, one list per layer) work the same way. Models whose `forward` takes no

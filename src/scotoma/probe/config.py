@@ -15,7 +15,7 @@ from typing import Any
 
 from scotoma.probe.banks import PREFIX_SOURCES
 from scotoma.probe.reward import COMBINES, RewardConfig
-from scotoma.train.recipe_files import coerce_field
+from scotoma.train.recipe_files import coerce_field, override_values
 
 METHODS = ("rl", "zero_shot", "conme", "sft", "expert_iteration", "rl_sft")
 
@@ -213,13 +213,7 @@ class ProbeConfig:
 
 def parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:
     """Field values from "key=value" strings, coerced to the field types."""
-    changes = {}
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"override {item!r} is not key=value, e.g. k=4 or lexical=false")
-        changes[key.strip()] = coerce_field(ProbeConfig, key.strip(), value.strip(), "override")
-    return changes
+    return override_values(ProbeConfig, overrides)
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:

@@ -73,20 +73,24 @@ def _suffix(image: ImageRef) -> str:
 def store_images(sample: Sample, out_dir: str | Path, root: str | Path | None = None) -> Sample:
     """Write the sample's images to out_dir/images/<sha256><suffix> once per hash; return the sample with
     uris relative to out_dir. `root` resolves relative uris of images read back from another run."""
+    refs = [store_image(image, out_dir, root) for image in sample.images]
+    return type(sample).from_dict({**sample.to_dict(), "images": [r.to_dict() for r in refs]})
+
+
+def store_image(image: ImageRef, out_dir: str | Path, root: str | Path | None = None) -> ImageRef:
+    """Write one image to out_dir/images/<sha256><suffix> unless it is there; the ref with its uri
+    relative to out_dir. `root` resolves a relative uri of an image read back from another run."""
     folder = Path(out_dir) / IMAGES
     folder.mkdir(parents=True, exist_ok=True)
-    refs = []
-    for image in sample.images:
-        name = f"{image.sha256}{_suffix(image)}"
-        if not (folder / name).exists():
-            source = image
-            if image.data is None and image.uri and root is not None and not Path(image.uri).is_absolute():
-                source = ImageRef(image.sha256, str(Path(root) / image.uri), image.width, image.height)
-            tmp = folder / f".{name}.tmp"
-            tmp.write_bytes(source.read_bytes())
-            os.replace(tmp, folder / name)  # a killed run never leaves half an image under its final name
-        refs.append(ImageRef(image.sha256, f"{IMAGES}/{name}", image.width, image.height))
-    return type(sample).from_dict({**sample.to_dict(), "images": [r.to_dict() for r in refs]})
+    name = f"{image.sha256}{_suffix(image)}"
+    if not (folder / name).exists():
+        source = image
+        if image.data is None and image.uri and root is not None and not Path(image.uri).is_absolute():
+            source = ImageRef(image.sha256, str(Path(root) / image.uri), image.width, image.height)
+        tmp = folder / f".{name}.tmp"
+        tmp.write_bytes(source.read_bytes())
+        os.replace(tmp, folder / name)  # a killed run never leaves half an image under its final name
+    return ImageRef(image.sha256, f"{IMAGES}/{name}", image.width, image.height)
 
 
 def filter_similar(samples: Sequence[Sample], quantile: float | None) -> tuple[list[Sample], dict[str, Any]]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from scotoma.train.recipe_files import STAGES, coerce_field, resolve_recipe_path
+from scotoma.train.recipe_files import STAGES, coerce_field, override_values, resolve_recipe_path
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 MIXINGS = ("flat", "curriculum")
@@ -165,13 +165,7 @@ class TrainRecipe:
 
     def with_overrides(self, overrides: typing.Sequence[str]) -> typing.Self:
         """A copy with CLI-style "key=value" overrides applied (values coerced to the field types)."""
-        changes = {}
-        for item in overrides:
-            key, sep, value = item.partition("=")
-            if not sep or not key.strip():
-                raise ValueError(f"override {item!r} is not key=value, e.g. learning_rate=1e-4")
-            changes[key.strip()] = coerce_field(type(self), key.strip(), value.strip(), "override")
-        return dataclasses.replace(self, **changes)
+        return dataclasses.replace(self, **override_values(type(self), overrides))
 
     def to_dict(self) -> dict[str, Any]:
         """All fields, plus the stage; what a run's spec.json records."""

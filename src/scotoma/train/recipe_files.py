@@ -47,6 +47,23 @@ def stage_of(path: str | Path) -> str:
     return stem
 
 
+def override_values(cls: type, overrides: typing.Sequence[str]) -> dict[str, Any]:
+    """Field values of the dataclass `cls` from CLI-style "key=value" strings, coerced to the field types.
+
+    Raises:
+        ValueError: an item is not key=value, names no field of `cls`, or its value does not fit.
+    """
+    changes = {}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(
+                f"override {item!r} is not key=value, e.g. {dataclasses.fields(cls)[0].name}=..."
+            )
+        changes[key.strip()] = coerce_field(cls, key.strip(), value.strip(), "override")
+    return changes
+
+
 def coerce_field(cls: type, key: str, value: Any, where: str) -> Any:
     """`value` (from YAML or an override string) as the type of field `key` of the dataclass `cls`.
 
