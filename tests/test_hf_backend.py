@@ -365,4 +365,6 @@ def test_builtin_spec_loads_through_the_hf_path(monkeypatch, tiny_vlm_dir):
     model = get_model("builtin:idefics3?max_images=4")
     assert isinstance(model, HFModel) and model.spec == "builtin:idefics3?max_images=4"
     assert model.max_images == 4
+    assert model.options.batch_size == 64  # builtin.DEFAULT_OPTIONS, where the spec says nothing
+    assert get_model("builtin:idefics3?batch_size=8").options.batch_size == 8  # the spec wins
     assert len(model.generate(conversations_with([2]), GenConfig(max_new_tokens=3))) == 1

@@ -73,6 +73,21 @@ def test_zero_shot_and_conme_run_and_resume(tmp_path):
     assert models["scripted:q"].calls == calls and again.metrics["methods"] == metrics["methods"]
 
 
+def test_methods_can_be_added_to_a_finished_run(tmp_path):
+    models = {"scripted:q": ScriptedModel(questioner), "scripted:a": ScriptedModel("no")}
+    quiet = {"models": models, "embedder": HashingEmbedder(), "quiet": True}
+    first = run_probe(config(tmp_path, methods=["zero_shot"]), tmp_path / "run", **quiet)
+    assert set(first.metrics["methods"]) == {"zero_shot"}
+    calls = models["scripted:q"].calls
+    both = run_probe(config(tmp_path, methods=["zero_shot", "conme"]), tmp_path / "run", **quiet)
+    assert set(both.metrics["methods"]) == {"zero_shot", "conme", "conme_turn1"}
+    assert both.metrics["methods"]["zero_shot"] == first.metrics["methods"]["zero_shot"]
+    # only ConMe asked: its first turn (one call) and its second turn (one call); zero-shot was not redone
+    assert models["scripted:q"].calls == calls + 2
+    spec = json.loads((tmp_path / "run" / "spec.json").read_text())
+    assert "methods" not in spec["config"] and spec["config"]["k"] == 2
+
+
 def test_folder_of_images_with_a_judge(tmp_path):
     folder = tmp_path / "photos"
     folder.mkdir()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 from pathlib import Path
 
 import pytest
@@ -41,17 +42,21 @@ def _tiny_config(**overrides) -> WorldTrainConfig:
 
 
 # -- data -------------------------------------------------------------------------------------------------
-def test_fast_collation_equals_the_processor(world_model) -> None:
+@pytest.mark.parametrize("text_first", [True, False], ids=["text-first", "images-first"])
+def test_fast_collation_equals_the_processor(world_model, text_first: bool) -> None:
     import torch
 
     from scotoma.train.world_data import WorldCollator
+    from scotoma.train.world_models import build_world_model
     from scotoma.world.render import render_box
 
-    _, processor = world_model
+    _, processor = build_world_model(seed=0, text_first=True) if text_first else world_model
     tasks = WorldTasks(CurriculumConfig(describe_only_samples=0), seed=3)
     examples = [tasks.qa(0), tasks.describe(1), tasks.qa(5, chain=True), tasks.questioner_example(2)]
     assert len({len(e.scene.boxes) for e in examples}) > 1  # rows with different image counts get padded
-    batch = WorldCollator(processor)(examples)
+    collator = WorldCollator(processor)
+    assert collator.text_first == text_first
+    batch = collator(examples)
     texts = [
         processor.apply_chat_template(
             [
@@ -256,6 +261,43 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path: Path) -> None:
         train_world_model(_tiny_config(kind="questioner", lr=5e-4), tmp_path / "split", samples=30, **quiet)
 
 
+def test_init_from_starts_from_another_runs_weights(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    from scotoma.train.world_models import train_world_model
+
+    quiet = {"threads": 1, "log": lambda _: None}
+    config = _tiny_config(kind="questioner", curriculum=CurriculumConfig(questions_per_sample=(1, 2)))
+    train_world_model(config, tmp_path / "first", samples=8, **quiet)
+    later = _tiny_config(kind="questioner", seed=1, lr=5e-4, init_from=str(tmp_path / "first"))
+    train_world_model(later, tmp_path / "later", samples=0, **quiet)  # no step: the weights as loaded
+    first = load_file(tmp_path / "first" / "model" / "model.safetensors")
+    loaded = load_file(tmp_path / "later" / "model" / "model.safetensors")
+    assert all((first[k] == loaded[k]).all() for k in first)
+    train_world_model(_tiny_config(kind="questioner", seed=1), tmp_path / "fresh", samples=0, **quiet)
+    fresh = load_file(tmp_path / "fresh" / "model" / "model.safetensors")
+    assert any((first[k] != fresh[k]).any() for k in first)  # without init_from, seed 1's own weights
+    with pytest.raises(FileNotFoundError, match="holds no training checkpoint"):
+        train_world_model(
+            _tiny_config(kind="questioner", init_from=str(tmp_path / "nowhere")),
+            tmp_path / "x",
+            samples=4,
+            **quiet,
+        )
+
+
+def test_a_continued_runs_commands_include_those_it_started_from(tmp_path: Path) -> None:
+    from scotoma.train.world_ship import run_commands
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for run, parent, line in ((first, "", "train first"), (second, str(first), "train second")):
+        run.mkdir()
+        (run / "spec.json").write_text(json.dumps({"config": {"init_from": parent}}))
+        (run / "commands.txt").write_text(f"{line}\n{line} again\n")
+    assert run_commands(second) == ["train first", "train first again", "train second", "train second again"]
+    assert run_commands(tmp_path / "missing") == []
+
+
 @pytest.mark.integration
 def test_evaluation_records_form_the_learning_curve(tmp_path: Path, monkeypatch) -> None:
     from scotoma.train import world_eval
@@ -337,5 +379,9 @@ def test_cli_trains_records_the_command_and_resumes(tmp_path: Path) -> None:
     assert lines[1].startswith(
         f"scotoma world train-answerer --out {out} --samples 8 --threads 1 --device auto --seed 0"
     )
+    assert "--no-text-first --vision-head linear" in lines[1] and "--init-from" not in lines[1]
+    replayed = CliRunner().invoke(app, shlex.split(lines[1])[1:])  # the recorded line runs as it stands
+    assert replayed.exit_code == 0, replayed.output
+    assert "8 samples, 2 steps" in replayed.output
     refused = CliRunner().invoke(app, ["world", "train-answerer", "--out", str(out)])
     assert refused.exit_code != 0 and "--minutes and/or --samples" in refused.output

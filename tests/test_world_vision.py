@@ -36,16 +36,42 @@ def test_cell_targets_by_hand() -> None:
     assert targets[0, :, EMPTY].sum() == 23 and targets[1, :, EMPTY].sum() == 24
 
 
+def test_the_word_tied_head_scores_cells_by_the_word_embeddings() -> None:
+    import torch
+
+    from scotoma.train.world_models import build_world_model
+    from scotoma.train.world_vision import vision_head
+
+    model, processor = build_world_model(seed=0)
+    head = vision_head("words", model, processor.tokenizer)
+    embeddings = model.get_input_embeddings().weight
+    token = torch.randn(1, 1, embeddings.shape[1])
+    words = [processor.tokenizer.convert_tokens_to_ids(w) for w in ("blue", "circle", "small")]
+    by_hand = 10.0 * (token[0, 0] @ embeddings[words].sum(0))  # scale starts at 10, bias at 0
+    logits = head(token)
+    assert logits.shape == (1, 1, len(OBJECT_CLASSES))
+    assert torch.allclose(logits[0, 0, _index("blue", "circle", 10)], by_hand, atol=1e-5)
+    assert torch.allclose(logits[0, 0, EMPTY], torch.tensor(0.0))  # the empty vector starts at zero
+    # tied, not copied: the loss reaches the embedding rows of the class's words, and only those words
+    logits[0, 0, _index("blue", "circle", 10)].backward()
+    touched = embeddings.grad.abs().sum(1).nonzero().flatten().tolist()
+    assert sorted(touched) == sorted(words)
+    assert not list(head.parameters()) or all(p is not embeddings for p in head.parameters())
+    with pytest.raises(ValueError, match="choose one of"):
+        vision_head("conv", model, processor.tokenizer)
+
+
 @pytest.mark.integration
-def test_vision_loss_is_recorded_and_falls(tmp_path) -> None:
+@pytest.mark.parametrize("head", ["words", "linear"])
+def test_vision_loss_is_recorded_and_falls(tmp_path, head: str) -> None:
     import json
 
     from scotoma.train.world_curriculum import CurriculumConfig
     from scotoma.train.world_models import WorldTrainConfig, train_world_model
 
     config = WorldTrainConfig(
-        batch_size=4, pool_batches=1, warmup_steps=1, lr=3e-3, eval_every_samples=0, log_every_steps=2,
-        curriculum=CurriculumConfig(describe_only_samples=100, images_per_sample=(1, 1)),
+        batch_size=4, pool_batches=1, warmup_steps=1, lr=1e-3, eval_every_samples=0, log_every_steps=2,
+        vision_head=head, curriculum=CurriculumConfig(describe_only_samples=100, images_per_sample=(1, 1)),
     )  # fmt: skip
     train_world_model(config, tmp_path / "run", samples=40, threads=1, log=lambda _: None)
     records = [json.loads(line) for line in (tmp_path / "run" / "records.jsonl").read_text().splitlines()]

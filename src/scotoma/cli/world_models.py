@@ -27,8 +27,25 @@ CheckpointMinutes = Annotated[float, typer.Option(help="Minutes between checkpoi
 VisionLoss = Annotated[
     float, typer.Option(help="Weight of the dense per-cell object loss on the visual tokens; 0 turns it off.")
 ]
+TextFirst = Annotated[
+    bool, typer.Option(help="Put the prompt's text before its images (the model's chat template).")
+]
+VisionHead = Annotated[
+    str, typer.Option(help="Per-cell object head: words (tied to the word embeddings) or linear.")
+]
+InitFrom = Annotated[
+    str, typer.Option(help="Start from the weights of this earlier run folder (new optimiser and schedule).")
+]
 Device = Annotated[str, typer.Option(help="auto (first GPU if any, else CPU), cpu or cuda[:N].")]
 Force = Annotated[bool, typer.Option("--force", help="Delete the run in --out and start over.")]
+
+
+def option_text(name: str, value: object) -> str:
+    """One option as typed on the command line: `--lr 0.001`, `--text-first` / `--no-text-first`."""
+    flag = name.replace("_", "-")
+    if isinstance(value, bool):
+        return f"--{flag}" if value else f"--no-{flag}"
+    return f"--{flag} {shlex.quote(str(value))}"
 
 
 def _train(
@@ -58,7 +75,7 @@ def _train(
         raise typer.BadParameter("give --minutes and/or --samples: training runs until a budget is spent")
     out.mkdir(parents=True, exist_ok=True)
     budget = {"minutes": minutes, "samples": samples, "threads": threads, "device": device}
-    options = [f"--{k.replace('_', '-')} {v}" for k, v in {**budget, **settings}.items() if v is not None]
+    options = [option_text(k, v) for k, v in {**budget, **settings}.items() if v not in (None, "")]
     options += ["--force"] if force else []
     line = f"scotoma world train-{kind} --out {shlex.quote(str(out))} {' '.join(options)}"
     with (out / "commands.txt").open("a") as file:  # the shipped README records every launch of the run
@@ -91,6 +108,9 @@ def train_answerer(
     describe_share: Annotated[float, typer.Option(help="Share of describe samples after that.")] = 0.3,
     chain_share: Annotated[float, typer.Option(help="Share of describe-then-answer samples.")] = 0.15,
     vision_loss_weight: VisionLoss = 1.0,
+    text_first: TextFirst = False,
+    vision_head: VisionHead = "linear",
+    init_from: InitFrom = "",
     eval_every_samples: EvalEvery = 25_000,
     checkpoint_minutes: CheckpointMinutes = 10.0,
     device: Device = "auto",
@@ -101,6 +121,7 @@ def train_answerer(
            schedule_samples=schedule_samples,
            describe_only_samples=describe_only_samples, describe_share=describe_share,
            chain_share=chain_share, vision_loss_weight=vision_loss_weight,
+           text_first=text_first, vision_head=vision_head, init_from=init_from,
            eval_every_samples=eval_every_samples, checkpoint_minutes=checkpoint_minutes)  # fmt: skip
 
 
@@ -114,6 +135,9 @@ def train_questioner(
     lr: Lr = 1e-3,
     schedule_samples: ScheduleSamples = 500_000,
     vision_loss_weight: VisionLoss = 1.0,
+    text_first: TextFirst = False,
+    vision_head: VisionHead = "linear",
+    init_from: InitFrom = "",
     eval_every_samples: EvalEvery = 25_000,
     checkpoint_minutes: CheckpointMinutes = 10.0,
     device: Device = "auto",
@@ -122,6 +146,7 @@ def train_questioner(
     """Train builtin:questioner (k valid world questions in <response_i> tags per image set); resumable."""
     _train("questioner", out, minutes, samples, threads, force, device, seed=seed, batch_size=batch_size,
            lr=lr, schedule_samples=schedule_samples, vision_loss_weight=vision_loss_weight,
+           text_first=text_first, vision_head=vision_head, init_from=init_from,
            eval_every_samples=eval_every_samples, checkpoint_minutes=checkpoint_minutes)  # fmt: skip
 
 

@@ -31,10 +31,10 @@ def get_model(spec: str, **options: Any) -> Model:
 
         return HFModel(parsed.target, merged, spec=spec)
     if parsed.kind == "builtin":
-        from scotoma.models.builtin import builtin_path
+        from scotoma.models.builtin import DEFAULT_OPTIONS, builtin_path
         from scotoma.models.hf import HFModel
 
-        return HFModel(str(builtin_path(parsed.target)), merged, spec=spec)
+        return HFModel(str(builtin_path(parsed.target)), {**DEFAULT_OPTIONS, **merged}, spec=spec)
     if parsed.kind == "openai":
         from scotoma.models.openai_api import OpenAIModel
 

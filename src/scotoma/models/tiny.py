@@ -30,6 +30,18 @@ IDEFICS3_CHAT_TEMPLATE = (
     "{% endfor %}{% endif %}<end_of_utterance>\n{% endfor %}"
     "{% if add_generation_prompt %}Assistant:{% endif %}"
 )
+# A layout the world models may be trained with (`WorldTrainConfig.text_first`): a user turn's text first,
+# then its images. The visual tokens then come after the question, so (causal attention) each can check
+# itself against it, and the answer only has to find the tokens that matched; images-first, the answer
+# position does the whole search. Measured on the world answerer (docs/world-models-training.md): no gain
+# over images-first by 45k samples; kept as an option for longer runs. The template ships with the model.
+IDEFICS3_TEXT_FIRST_CHAT_TEMPLATE = (
+    "<|begin_of_text|>{% for message in messages %}{{ message.role | capitalize }}:"
+    "{% if message.content is string %} {{ message.content }}{% else %}{% for part in message.content %}"
+    "{% if part.type == 'text' %} {{ part.text }}{% endif %}{% endfor %}{% for part in message.content %}"
+    "{% if part.type == 'image' %}<image>{% endif %}{% endfor %}{% endif %}<end_of_utterance>\n{% endfor %}"
+    "{% if add_generation_prompt %}Assistant:{% endif %}"
+)
 
 
 @dataclass(frozen=True)
@@ -272,6 +284,7 @@ def _format(family: str) -> _Format:
 
 __all__ = [
     "FAMILIES",
+    "IDEFICS3_TEXT_FIRST_CHAT_TEMPLATE",
     "WORLD_SIZES",
     "TinyVLMSizes",
     "build_tiny_vlm",

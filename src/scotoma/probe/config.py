@@ -207,8 +207,17 @@ class ProbeConfig:
         return cls(**{**read_yaml(path), **parse_overrides(overrides)})
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field; what the run's spec.json records."""
+        """Every field."""
         return dataclasses.asdict(self)
+
+    def identity(self) -> dict[str, Any]:
+        """What a run directory is opened with (its spec.json): every field but `methods`.
+
+        Which methods run is a choice of what to compute, not of what the records mean: every method's
+        records are keyed by its name, so running baselines later in a finished run's directory reuses
+        what it already holds (methods done before are not run again) and compares on the same images.
+        """
+        return {k: v for k, v in self.to_dict().items() if k != "methods"}
 
 
 def parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:

@@ -87,7 +87,7 @@ class ProbeContext:
         out_dir = Path(out_dir)
         rank = int(os.environ.get("RANK", "0"))
         run_path = out_dir if rank == 0 else out_dir / f".rank{rank}"
-        run = RunDir.open(run_path, "probe", config.to_dict(), config.seed)
+        run = RunDir.open(run_path, "probe", config.identity(), config.seed)
         models = dict(models or {})
         cache = ResponseCache(config.cache)
         samples = load_samples(config)

@@ -47,11 +47,28 @@ def save_checkpoint(out: Path, model: Any, optimizer: Any, scheduler: Any, count
     return final
 
 
+def _folder(out: Path) -> Path:
+    """The complete checkpoint folder of `out` (the previous one if a swap was interrupted)."""
+    return out / CHECKPOINT if (out / CHECKPOINT / "state.json").is_file() else out / PREVIOUS
+
+
+def load_weights(out: Path, model: Any) -> None:
+    """Load only the weights of `out`'s checkpoint into `model` (to continue training under a new plan)."""
+    import torch
+
+    if not has_checkpoint(out):
+        raise FileNotFoundError(
+            f"{out} holds no training checkpoint ({CHECKPOINT}/state.json); give a run folder of "
+            "scotoma world train-answerer or train-questioner"
+        )
+    model.load_state_dict(torch.load(_folder(out) / "model.pt", map_location="cpu", weights_only=True))
+
+
 def load_checkpoint(out: Path, model: Any, optimizer: Any, scheduler: Any) -> dict[str, Any]:
     """Restore model, optimiser, scheduler and RNG from `out`'s checkpoint; returns the counters."""
     import torch
 
-    folder = out / CHECKPOINT if (out / CHECKPOINT / "state.json").is_file() else out / PREVIOUS
+    folder = _folder(out)
     model.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
     trainer = torch.load(folder / "trainer.pt", map_location="cpu", weights_only=True)
     optimizer.load_state_dict(trainer["optimizer"])
@@ -66,4 +83,4 @@ def remove_checkpoint(out: Path) -> None:
         shutil.rmtree(out / name, ignore_errors=True)
 
 
-__all__ = ["has_checkpoint", "load_checkpoint", "remove_checkpoint", "save_checkpoint"]
+__all__ = ["has_checkpoint", "load_checkpoint", "load_weights", "remove_checkpoint", "save_checkpoint"]

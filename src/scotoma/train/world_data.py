@@ -6,7 +6,8 @@ or vectorised:
 
 - pixels come straight from `render_box_array` (uint8) with the image processor's own rescale and
   normalise, `(x / 255 - mean) / std` in float32; a 100x100 box needs no resize;
-- the prompt is `[bos] user : <image block> x K  question <eou> assistant :` and the target is
+- the prompt is `[bos] user : <image block> x K  question <eou> assistant :` (or the question before the
+  image blocks, as the model's chat template says) and the target is
   `answer <eou>`: the template pieces and the image block are tokenized once, the question and answer
   texts in one batched tokenizer call, so the answer span is known from the ids without a second pass.
 
@@ -127,6 +128,10 @@ class WorldCollator:
         blank = np.full((BOX_SIZE, BOX_SIZE, 3), 211, dtype=np.uint8)
         ids = processor(text=["<image>"], images=[[blank]], add_special_tokens=False)["input_ids"][0]
         self.image_block = [int(i) for i in ids]
+        # the model's chat template decides whether a turn's text comes before its images
+        probe = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "x"}]}]
+        rendered = processor.apply_chat_template(probe, tokenize=False)
+        self.text_first = rendered.index(" x") < rendered.index("<image>")
 
     def _encode_one(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
@@ -136,7 +141,10 @@ class WorldCollator:
         return self._prompt(example, self._encode_one(" " + example.prompt))
 
     def _prompt(self, example: WorldExample, text_ids: list[int]) -> list[int]:
-        return self.prefix + self.image_block * len(example.scene.boxes) + text_ids + self.middle
+        images = self.image_block * len(example.scene.boxes)
+        if self.text_first:
+            return self.prefix + text_ids + images + self.middle
+        return self.prefix + images + text_ids + self.middle
 
     def __call__(self, examples: Sequence[WorldExample]) -> dict[str, Any]:
         """Batch tensors for `model(**batch)`; labels are -100 except the target and its end token."""

@@ -33,7 +33,13 @@ from typing import Any
 
 from scotoma.models.tiny import WORLD_SIZES, save_tiny_vlm
 from scotoma.runlog import RunDir
-from scotoma.train.world_checkpoint import has_checkpoint, load_checkpoint, remove_checkpoint, save_checkpoint
+from scotoma.train.world_checkpoint import (
+    has_checkpoint,
+    load_checkpoint,
+    load_weights,
+    remove_checkpoint,
+    save_checkpoint,
+)
 from scotoma.train.world_curriculum import CurriculumConfig, ExampleStream, WorldTasks
 from scotoma.train.world_data import PROMPT_WORDS, RESPONSE_TAGS, WorldCollator
 from scotoma.train.world_eval import (
@@ -44,7 +50,7 @@ from scotoma.train.world_eval import (
     heldout_tasks,
 )
 from scotoma.train.world_plot import plot_curve
-from scotoma.train.world_vision import OBJECT_CLASSES, VisionSupervision
+from scotoma.train.world_vision import VISION_HEADS, VisionSupervision, vision_head
 
 KINDS = ("answerer", "questioner")
 MAX_CHAIN_IMAGES = 8  # "Image1".."Image8" and "Step_1".."Step_8" are words of the world models
@@ -76,7 +82,25 @@ class WorldTrainConfig:
             "help": "weight of the dense per-cell object loss on the visual tokens (world_vision); 0 off"
         },
     )
+    text_first: bool = field(
+        default=False,
+        metadata={"help": "the prompt's text before its images (the model's chat template); else after"},
+    )
+    vision_head: str = field(
+        default="linear",
+        metadata={
+            "help": "the per-cell object head: words (tied to the word embeddings of colour, shape and "
+            "size) or linear (a free one)"
+        },
+    )
     curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
+    init_from: str = field(
+        default="",
+        metadata={
+            "help": "start from the weights of this earlier run folder's checkpoint instead of random ones; "
+            "optimiser and lr schedule start afresh (continued training with a new schedule or mix)"
+        },
+    )
     eval_every_samples: int = field(
         default=25_000, metadata={"help": "held-out evaluation interval in samples; 0 never evaluates"}
     )
@@ -95,6 +119,8 @@ class WorldTrainConfig:
             raise ValueError(f"kind={self.kind!r}: choose answerer or questioner")
         if self.loss_average not in ("sample", "token"):
             raise ValueError(f"loss_average={self.loss_average!r}: choose sample or token")
+        if self.vision_head not in VISION_HEADS:
+            raise ValueError(f"vision_head={self.vision_head!r}: choose one of {VISION_HEADS}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (stored in spec.json; a resume must match it)."""
@@ -132,19 +158,23 @@ def world_vocabulary_words() -> list[str]:
     return list(dict.fromkeys([*world_vocabulary(), *PROMPT_WORDS, *chain]))
 
 
-def build_world_model(seed: int = 0) -> tuple[Any, Any]:
+def build_world_model(seed: int = 0, text_first: bool = False) -> tuple[Any, Any]:
     """A random-weight world model (Idefics3 at `WORLD_SIZES`) and its processor.
 
     Both world models share this vocabulary; the `<response_i>` tags are ordinary (not special) tokens, so
-    decoding with skip_special_tokens keeps them.
+    decoding with skip_special_tokens keeps them. With `text_first` the chat template puts a turn's text
+    before its images (`IDEFICS3_TEXT_FIRST_CHAT_TEMPLATE`); the template ships with the model, so every
+    caller of the `hf` backend gets that layout without knowing it.
     """
     import torch
 
-    from scotoma.models.tiny import build_tiny_vlm
+    from scotoma.models.tiny import IDEFICS3_TEXT_FIRST_CHAT_TEMPLATE, build_tiny_vlm
 
     model, processor = build_tiny_vlm(
         "idefics3", world_vocabulary_words(), lowercase=True, seed=seed, **WORLD_SIZES
     )
+    if text_first:
+        processor.chat_template = processor.tokenizer.chat_template = IDEFICS3_TEXT_FIRST_CHAT_TEMPLATE
     processor.tokenizer.add_tokens(list(RESPONSE_TAGS))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -230,10 +260,10 @@ def train_world_model(
     where = torch.device(
         "cuda" if device == "auto" and torch.cuda.is_available() else device.replace("auto", "cpu")
     )
-    model, processor = build_world_model(config.seed)
+    model, processor = build_world_model(config.seed, config.text_first)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        head = torch.nn.Linear(model.config.text_config.hidden_size, len(OBJECT_CLASSES))
+        head = vision_head(config.vision_head, model, processor.tokenizer)
     # the auxiliary head trains and checkpoints with the model, and is left out of the shipped folder
     trainee = torch.nn.ModuleDict({"model": model, "vision_head": head}).to(where).train()
     supervision = VisionSupervision(model, head) if config.vision_loss_weight else None
@@ -245,6 +275,9 @@ def train_world_model(
     if has_checkpoint(out):
         state = load_checkpoint(out, trainee, optimizer, scheduler)
         log(f"resumed from {out / 'checkpoint'} at step {state['step']} ({state['samples']} samples)")
+    elif config.init_from:
+        load_weights(Path(config.init_from), trainee)
+        log(f"started from the weights of {config.init_from}")
     stream, collate = (
         ExampleStream(
             WorldTasks(config.curriculum, config.seed), config.kind, config.batch_size, config.pool_batches

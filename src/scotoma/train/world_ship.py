@@ -69,12 +69,20 @@ def ship_model(
         shutil.copy2(run_dir / CURVE, target / CURVE)
     spec = json.loads((run_dir / "spec.json").read_text())
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    commands_file = run_dir / "commands.txt"
-    commands = commands_file.read_text().splitlines() if commands_file.is_file() else []
+    commands = run_commands(run_dir)
     record = {"name": name, "spec": spec, "training": metrics, "commands": commands, "evaluation": evaluation}
     (target / "eval.json").write_text(json.dumps(record, indent=1, default=str))
     (target / "README.md").write_text(model_readme(record))
     return target
+
+
+def run_commands(run_dir: Path) -> list[str]:
+    """Every launch that made the run's weights: the runs it started from (`init_from`) first."""
+    spec_file, commands_file = run_dir / "spec.json", run_dir / "commands.txt"
+    spec = json.loads(spec_file.read_text()) if spec_file.is_file() else {}
+    parent = spec.get("config", {}).get("init_from")
+    earlier = run_commands(Path(parent)) if parent else []
+    return earlier + (commands_file.read_text().splitlines() if commands_file.is_file() else [])
 
 
 def _pct(value: float) -> str:
@@ -164,4 +172,4 @@ def model_readme(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["MAX_WEIGHTS_BYTES", "SHIPPED_FILES", "model_readme", "ship_model"]
+__all__ = ["MAX_WEIGHTS_BYTES", "SHIPPED_FILES", "model_readme", "run_commands", "ship_model"]

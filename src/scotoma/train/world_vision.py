@@ -15,10 +15,11 @@ shipped model, which stays a plain Idefics3.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-from scotoma.world.scene import BOX_SIZE, COLORS, SHAPES, SIZES, Scene
+from scotoma.world.scene import BOX_SIZE, COLORS, SHAPES, SIZE_WORDS, SIZES, Scene
 
 #: The target classes of a cell: every (colour, shape, size) an object can have, then "no object centre".
 OBJECT_CLASSES = (
@@ -27,6 +28,58 @@ OBJECT_CLASSES = (
 )
 EMPTY = len(OBJECT_CLASSES) - 1
 _CLASS_INDEX = {key: i for i, key in enumerate(OBJECT_CLASSES)}
+
+
+#: The kinds of head `vision_head` builds.
+VISION_HEADS = ("words", "linear")
+
+
+def vision_head(kind: str, model: Any, tokenizer: Any) -> Any:
+    """The per-cell classifier of `kind` for `model`: "linear" (free) or "words" (`WordTiedHead`)."""
+    import torch
+
+    hidden = model.config.text_config.hidden_size
+    if kind == "linear":
+        return torch.nn.Linear(hidden, len(OBJECT_CLASSES))
+    if kind == "words":
+        return _word_tied_head_type()(model.get_input_embeddings(), tokenizer)
+    raise ValueError(f"unknown vision head {kind!r}; choose one of {VISION_HEADS}")
+
+
+@functools.cache
+def _word_tied_head_type() -> Any:  # a class made on first use: torch is not imported with this module
+    import torch
+
+    class WordTiedHead(torch.nn.Module):
+        """Scores a cell against each class by the word embeddings of its colour, shape and size words.
+
+        Class (blue, circle, 10) scores `scale * token . (E[blue] + E[circle] + E[small]) + bias`, with E
+        the language model's own input embeddings, shared, not copied. Why: the visual tokens then point
+        the way the question's words do, so an attention head that matches "circle" in the question
+        against the images needs no separate translation learnt for every word. A free linear head
+        reads the same facts out of tokens that may lie anywhere. Measured: no clear gain by 45k samples
+        (docs/world-models-training.md); it diverged in a 10-step test at lr 3e-3 (fine at 1e-3).
+        """
+
+        def __init__(self, embeddings: Any, tokenizer: Any) -> None:
+            super().__init__()
+            self.embeddings = [embeddings]  # a list: not registered twice (the model owns it)
+            words = [(c, s, SIZE_WORDS[z]) for c, s, z in OBJECT_CLASSES[:EMPTY]]
+            ids = [[tokenizer.convert_tokens_to_ids(w) for w in triple] for triple in words]
+            if any(i is None or i == tokenizer.unk_token_id for row in ids for i in row):
+                raise ValueError("the tokenizer lacks a colour, shape or size word of the world")
+            self.register_buffer("word_ids", torch.tensor(ids), persistent=False)
+            hidden = embeddings.weight.shape[1]
+            self.empty = torch.nn.Parameter(torch.zeros(hidden))
+            self.bias = torch.nn.Parameter(torch.zeros(len(OBJECT_CLASSES)))
+            self.scale = torch.nn.Parameter(torch.tensor(10.0))
+
+        def forward(self, tokens: Any) -> Any:
+            classes = self.embeddings[0].weight[self.word_ids].sum(1)  # (27, hidden)
+            weights = torch.cat([classes, self.empty[None]], 0).to(tokens.dtype)
+            return self.scale * tokens @ weights.T + self.bias
+
+    return WordTiedHead
 
 
 def cell_targets(scenes: Sequence[Scene], grid: int) -> Any:
@@ -85,4 +138,4 @@ class VisionSupervision:
         return torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(0, 1))
 
 
-__all__ = ["OBJECT_CLASSES", "VisionSupervision", "cell_targets"]
+__all__ = ["OBJECT_CLASSES", "VISION_HEADS", "VisionSupervision", "cell_targets", "vision_head"]
