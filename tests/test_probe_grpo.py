@@ -204,3 +204,18 @@ def test_every_method_on_tiny_models(questioner_dir, tmp_path):
     assert (tmp_path / "run" / "sft" / "train" / "model").is_dir()
     assert result.metrics["info"]["expert_iteration"]["rounds"][0]["questions"] == 4
     assert result.metrics["info"]["rl_sft"]["training"]["steps"] == 1
+
+
+def test_auto_recipes_follow_the_questioner_a_trained_one_descends_from():
+    from scotoma.probe.training import questioner_recipe
+
+    world = questioner_recipe("grpo", "auto", "builtin:questioner")
+    # RL after SFT trains an hf: folder that the SFT stage wrote from builtin:questioner: still the world
+    descendant = questioner_recipe("grpo", "auto", "hf:runs/x/sft/model", base="builtin:questioner")
+    real = questioner_recipe("grpo", "auto", "hf:runs/x/sft/model")
+    assert descendant.model == "hf:runs/x/sft/model"
+    assert (descendant.learning_rate, descendant.lora) == (world.learning_rate, world.lora) == (2e-4, False)
+    assert real.learning_rate != world.learning_rate  # the Qwen2.5-VL-3B recipe
+    sft = questioner_recipe("sft", "auto", "hf:runs/x/ei/round0/model", base="builtin:questioner")
+    assert sft.learning_rate == questioner_recipe("sft", "auto", "builtin:questioner").learning_rate == 1e-3
+    assert questioner_recipe("sft", "auto", "hf:runs/x/ei/round0/model").learning_rate == 1e-5

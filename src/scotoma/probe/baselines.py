@@ -189,7 +189,9 @@ def expert_iteration(ctx: ProbeContext, method: str = "expert_iteration") -> lis
             spec = f"hf:{json.loads(finished.read_text())['model_path']}"
             continue
         rows = sft_rows([(samples[s], qs) for s, qs in failures], ctx.prompts, config.k)
-        recipe = questioner_recipe("sft", config.sft_recipe, spec, config.sft_overrides)
+        recipe = questioner_recipe(
+            "sft", config.sft_recipe, spec, config.sft_overrides, base=config.questioner
+        )
         spec = trained_questioner_spec(finetune_questioner(recipe, rows, out))
     ctx.info[method] = {"rounds": rounds}
     return ctx.eval_round(method, spec, round_index=config.expert_iteration_rounds)

@@ -78,7 +78,9 @@ def train_rl(ctx: ProbeContext, method: str, start_spec: str) -> str:
         record_fields={"method": method, "phase": "train"},
         key_prefix=f"{method}/train",
     )
-    recipe = questioner_recipe("grpo", ctx.config.recipe, start_spec, ctx.config.recipe_overrides)
+    recipe = questioner_recipe(
+        "grpo", ctx.config.recipe, start_spec, ctx.config.recipe_overrides, base=ctx.config.questioner
+    )
     timer = reward_timer(reward)
     result = train_questioner_grpo(
         recipe, ctx.samples, reward, ctx.prompts, ctx.config.k, out / "grpo", callbacks=[timer]

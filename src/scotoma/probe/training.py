@@ -36,15 +36,20 @@ def trainable_spec(spec: str) -> bool:
     return spec.startswith(("hf:", "builtin:"))
 
 
-def questioner_recipe(stage: str, choice: str, questioner: str, overrides: Sequence[str] = ()) -> Any:
+def questioner_recipe(
+    stage: str, choice: str, questioner: str, overrides: Sequence[str] = (), base: str | None = None
+) -> Any:
     """The `stage` ("grpo" or "sft") recipe for training `questioner`.
 
     Args:
         stage: "grpo" or "sft".
-        choice: a recipe path or shipped name; "auto" picks the world recipe for builtin: questioners and
-            the Qwen2.5-VL-3B one otherwise.
+        choice: a recipe path or shipped name; "auto" picks the world recipe when the questioner descends
+            from a builtin: one and the Qwen2.5-VL-3B recipe otherwise.
         questioner: the spec to train; it replaces the recipe's `model`.
         overrides: "key=value" strings applied last.
+        base: the configured questioner that `questioner` was trained from (default: itself). RL after
+            SFT and expert iteration train an hf: folder written by an earlier stage; "auto" must still
+            pick by what it is, the tiny world model, not by how its spec is spelled.
 
     Raises:
         ValueError: the questioner is not local weights (an openai: server cannot be trained).
@@ -54,7 +59,8 @@ def questioner_recipe(stage: str, choice: str, questioner: str, overrides: Seque
             f"cannot train the questioner {questioner}: RL, SFT and expert iteration need local weights "
             "(hf:<folder or cached hub id> or builtin:<name>); zero_shot and conme work with any backend"
         )
-    path = AUTO_RECIPES[stage, questioner.startswith("builtin:")] if choice == "auto" else choice
+    world = (base or questioner).startswith("builtin:")
+    path = AUTO_RECIPES[stage, world] if choice == "auto" else choice
     return load_recipe(stage, path, [f"model={questioner}", *overrides])
 
 
