@@ -133,5 +133,10 @@ def test_world_corpus_and_failure_rows():
         {"sample": "s", "generation": 0, "question": "B?", "valid": True, "failed": False},
         {"sample": "s", "generation": 1, "question": "C?", "valid": True, "failed": True},
         {"sample": "t", "generation": 0, "question": "D?", "valid": False, "failed": False},
+        {"sample": "s", "generation": 2, "question": "A?", "valid": True, "failed": True},  # a repeat
+        {"sample": "s", "generation": 2, "question": "E?", "valid": True, "failed": True},
+        {"sample": "u", "generation": 0, "question": "F?", "valid": True, "failed": True},
     ]
-    assert failure_rows(records) == [("s", ["A?"]), ("s", ["C?"])]
+    # s's distinct failures A, C, E: one row of k=2, E left over; u's single failure makes no row
+    assert failure_rows(records, k=2) == [("s", ["A?", "C?"])]
+    assert failure_rows(records, k=1) == [("s", ["A?"]), ("s", ["C?"]), ("s", ["E?"]), ("u", ["F?"])]

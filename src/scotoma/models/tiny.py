@@ -34,7 +34,7 @@ IDEFICS3_CHAT_TEMPLATE = (
 # then its images. The visual tokens then come after the question, so (causal attention) each can check
 # itself against it, and the answer only has to find the tokens that matched; images-first, the answer
 # position does the whole search. Measured on the world answerer (docs/world-models-training.md): no gain
-# over images-first by 45k samples; kept as an option for longer runs. The template ships with the model.
+# over images-first by 88k samples; kept as an option for longer runs. The template ships with the model.
 IDEFICS3_TEXT_FIRST_CHAT_TEMPLATE = (
     "<|begin_of_text|>{% for message in messages %}{{ message.role | capitalize }}:"
     "{% if message.content is string %} {{ message.content }}{% else %}{% for part in message.content %}"

@@ -161,13 +161,24 @@ def sft(ctx: ProbeContext, method: str = "sft") -> list[dict[str, Any]]:
 
 
 # -- expert iteration -----------------------------------------------------------------------------------
-def failure_rows(records: Sequence[dict[str, Any]]) -> list[tuple[str, list[str]]]:
-    """Per questioner output (sample, generation), its verified failures, in slot order."""
-    kept: dict[tuple[str, int], list[str]] = defaultdict(list)
+def failure_rows(records: Sequence[dict[str, Any]], k: int) -> list[tuple[str, list[str]]]:
+    """Training targets of k verified failures each: a sample's failures (all generations, distinct, in
+    order) cut into groups of k; a remainder shorter than k is left out.
+
+    Why whole groups: the questioner is asked for k questions, and a target with fewer teaches it to stop
+    early. Measured in the world (k=2): with one row per questioner output, often holding a single
+    failure, half of the questions were missing after 5 rounds (validity 36.7% against 63% zero-shot,
+    though 73% of the questions it did write were valid).
+    """
+    pooled: dict[str, list[str]] = defaultdict(list)
     for r in records:
-        if r["valid"] and r["failed"] and r.get("judged", True):
-            kept[r["sample"], r.get("generation", 0)].append(r["question"])
-    return [(sample, questions) for (sample, _), questions in kept.items()]
+        if r["valid"] and r["failed"] and r.get("judged", True) and r["question"] not in pooled[r["sample"]]:
+            pooled[r["sample"]].append(r["question"])
+    return [
+        (sample, questions[start : start + k])
+        for sample, questions in pooled.items()
+        for start in range(0, len(questions) - k + 1, k)
+    ]
 
 
 def expert_iteration(ctx: ProbeContext, method: str = "expert_iteration") -> list[dict[str, Any]]:
@@ -177,9 +188,10 @@ def expert_iteration(ctx: ProbeContext, method: str = "expert_iteration") -> lis
     rounds = []
     for index in range(config.expert_iteration_rounds):
         records = ctx.eval_round(method, spec, round_index=index, phase="train")
-        failures = failure_rows(records)
+        failures = failure_rows(records, config.k)
+        verified = sum(bool(r["valid"] and r["failed"]) for r in records)
         rounds.append(
-            {"round": index, "questions": len(records), "failures": sum(len(q) for _, q in failures)}
+            {"round": index, "questions": len(records), "failures": verified, "rows": len(failures)}
         )
         if not failures:  # nothing to learn from: the questioner stays as it is
             continue

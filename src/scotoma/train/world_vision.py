@@ -57,7 +57,7 @@ def _word_tied_head_type() -> Any:  # a class made on first use: torch is not im
         the language model's own input embeddings, shared, not copied. Why: the visual tokens then point
         the way the question's words do, so an attention head that matches "circle" in the question
         against the images needs no separate translation learnt for every word. A free linear head
-        reads the same facts out of tokens that may lie anywhere. Measured: no clear gain by 45k samples
+        reads the same facts out of tokens that may lie anywhere. Measured: no clear gain by 88k samples
         (docs/world-models-training.md); it diverged in a 10-step test at lr 3e-3 (fine at 1e-3).
         """
 
