@@ -261,6 +261,14 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path: Path) -> None:
         train_world_model(_tiny_config(kind="questioner", lr=5e-4), tmp_path / "split", samples=30, **quiet)
 
 
+def test_text_layers_sets_the_depth_of_the_language_model() -> None:
+    from scotoma.train.world_models import build_world_model
+
+    model, _ = build_world_model(seed=0, text_layers=2)
+    assert model.config.text_config.num_hidden_layers == 2 == len(model.model.text_model.layers)
+    assert WorldTrainConfig().text_layers == 3  # the shipped models' depth
+
+
 def test_init_from_starts_from_another_runs_weights(tmp_path: Path) -> None:
     from safetensors.torch import load_file
 

@@ -27,6 +27,7 @@ CheckpointMinutes = Annotated[float, typer.Option(help="Minutes between checkpoi
 VisionLoss = Annotated[
     float, typer.Option(help="Weight of the dense per-cell object loss on the visual tokens; 0 turns it off.")
 ]
+TextLayers = Annotated[int, typer.Option(help="Language-model layers (3 in the shipped models).")]
 TextFirst = Annotated[
     bool, typer.Option(help="Put the prompt's text before its images (the model's chat template).")
 ]
@@ -108,6 +109,7 @@ def train_answerer(
     describe_share: Annotated[float, typer.Option(help="Share of describe samples after that.")] = 0.3,
     chain_share: Annotated[float, typer.Option(help="Share of describe-then-answer samples.")] = 0.15,
     vision_loss_weight: VisionLoss = 1.0,
+    text_layers: TextLayers = 3,
     text_first: TextFirst = False,
     vision_head: VisionHead = "linear",
     init_from: InitFrom = "",
@@ -121,7 +123,7 @@ def train_answerer(
            schedule_samples=schedule_samples,
            describe_only_samples=describe_only_samples, describe_share=describe_share,
            chain_share=chain_share, vision_loss_weight=vision_loss_weight,
-           text_first=text_first, vision_head=vision_head, init_from=init_from,
+           text_layers=text_layers, text_first=text_first, vision_head=vision_head, init_from=init_from,
            eval_every_samples=eval_every_samples, checkpoint_minutes=checkpoint_minutes)  # fmt: skip
 
 
@@ -135,6 +137,7 @@ def train_questioner(
     lr: Lr = 1e-3,
     schedule_samples: ScheduleSamples = 500_000,
     vision_loss_weight: VisionLoss = 1.0,
+    text_layers: TextLayers = 3,
     text_first: TextFirst = False,
     vision_head: VisionHead = "linear",
     init_from: InitFrom = "",
@@ -146,7 +149,7 @@ def train_questioner(
     """Train builtin:questioner (k valid world questions in <response_i> tags per image set); resumable."""
     _train("questioner", out, minutes, samples, threads, force, device, seed=seed, batch_size=batch_size,
            lr=lr, schedule_samples=schedule_samples, vision_loss_weight=vision_loss_weight,
-           text_first=text_first, vision_head=vision_head, init_from=init_from,
+           text_layers=text_layers, text_first=text_first, vision_head=vision_head, init_from=init_from,
            eval_every_samples=eval_every_samples, checkpoint_minutes=checkpoint_minutes)  # fmt: skip
 
 

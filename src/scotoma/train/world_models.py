@@ -82,6 +82,10 @@ class WorldTrainConfig:
             "help": "weight of the dense per-cell object loss on the visual tokens (world_vision); 0 off"
         },
     )
+    text_layers: int = field(
+        default=WORLD_SIZES["text_layers"],
+        metadata={"help": "language-model layers (the rest of the architecture is WORLD_SIZES)"},
+    )
     text_first: bool = field(
         default=False,
         metadata={"help": "the prompt's text before its images (the model's chat template); else after"},
@@ -158,7 +162,9 @@ def world_vocabulary_words() -> list[str]:
     return list(dict.fromkeys([*world_vocabulary(), *PROMPT_WORDS, *chain]))
 
 
-def build_world_model(seed: int = 0, text_first: bool = False) -> tuple[Any, Any]:
+def build_world_model(
+    seed: int = 0, text_first: bool = False, text_layers: int | None = None
+) -> tuple[Any, Any]:
     """A random-weight world model (Idefics3 at `WORLD_SIZES`) and its processor.
 
     Both world models share this vocabulary; the `<response_i>` tags are ordinary (not special) tokens, so
@@ -170,8 +176,9 @@ def build_world_model(seed: int = 0, text_first: bool = False) -> tuple[Any, Any
 
     from scotoma.models.tiny import IDEFICS3_TEXT_FIRST_CHAT_TEMPLATE, build_tiny_vlm
 
+    sizes = {**WORLD_SIZES, **({"text_layers": text_layers} if text_layers else {})}
     model, processor = build_tiny_vlm(
-        "idefics3", world_vocabulary_words(), lowercase=True, seed=seed, **WORLD_SIZES
+        "idefics3", world_vocabulary_words(), lowercase=True, seed=seed, **sizes
     )
     if text_first:
         processor.chat_template = processor.tokenizer.chat_template = IDEFICS3_TEXT_FIRST_CHAT_TEMPLATE
@@ -260,7 +267,7 @@ def train_world_model(
     where = torch.device(
         "cuda" if device == "auto" and torch.cuda.is_available() else device.replace("auto", "cpu")
     )
-    model, processor = build_world_model(config.seed, config.text_first)
+    model, processor = build_world_model(config.seed, config.text_first, config.text_layers)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         head = vision_head(config.vision_head, model, processor.tokenizer)
