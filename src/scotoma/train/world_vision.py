@@ -38,9 +38,8 @@ def vision_head(kind: str, model: Any, tokenizer: Any) -> Any:
     """The per-cell classifier of `kind` for `model`: "linear" (free) or "words" (`WordTiedHead`)."""
     import torch
 
-    hidden = model.config.text_config.hidden_size
     if kind == "linear":
-        return torch.nn.Linear(hidden, len(OBJECT_CLASSES))
+        return torch.nn.Linear(model.config.text_config.hidden_size, len(OBJECT_CLASSES))
     if kind == "words":
         return _word_tied_head_type()(model.get_input_embeddings(), tokenizer)
     raise ValueError(f"unknown vision head {kind!r}; choose one of {VISION_HEADS}")
