@@ -129,6 +129,27 @@ def test_examples_are_a_pure_function_of_seed_and_index() -> None:
     assert {a.answerer_example(i).task for i in range(2, 200)} == {"describe", "qa", "chain"}
 
 
+def test_focus_families_take_their_share_of_the_samples() -> None:
+    config = CurriculumConfig(
+        describe_only_samples=0, describe_share=0.2, chain_share=0.0,
+        focus_families=("existence",), focus_share=0.5,
+    )  # fmt: skip
+    examples = [WorldTasks(config, seed=0).answerer_example(i) for i in range(400)]
+    existence = sum(e.family == "existence" for e in examples)
+    # 50% focus + 30% uniform QA over 11 families: 0.5 + 0.3 / 11 = 52.7% existence, 20% describe
+    assert 0.45 < existence / 400 < 0.61
+    assert 0.14 < sum(e.task == "describe" for e in examples) / 400 < 0.26
+    # the focus sampler is balanced on its own: about as many yes as no
+    answers = [e.answer for e in examples if e.family == "existence"]
+    assert abs(answers.count("yes") - answers.count("no")) <= 0.2 * len(answers)
+    with pytest.raises(ValueError, match="focus_share needs focus_families"):
+        CurriculumConfig(focus_share=0.3)
+    with pytest.raises(ValueError, match="sum to at most 1"):
+        CurriculumConfig(describe_share=0.5, chain_share=0.2, focus_families=("existence",), focus_share=0.4)
+    with pytest.raises(ValueError, match="not among the trained families"):
+        CurriculumConfig(families=("counting",), focus_families=("existence",))
+
+
 def test_describe_and_chain_targets() -> None:
     tasks = WorldTasks(CurriculumConfig(), seed=0)
     describe = tasks.describe(4)
@@ -377,7 +398,8 @@ def test_cli_trains_records_the_command_and_resumes(tmp_path: Path) -> None:
     app.add_typer(world, name="world")
     register(world)
     out = tmp_path / "answerer"
-    args = ["world", "train-answerer", "--out", str(out), "--batch-size", "4", "--eval-every-samples", "0"]
+    args = ["world", "train-answerer", "--out", str(out), "--batch-size", "4", "--eval-every-samples", "0",
+            "--focus-families", "existence, attribute", "--focus-share", "0.2"]  # fmt: skip
     first = CliRunner().invoke(app, [*args, "--samples", "4"])
     assert first.exit_code == 0, first.output
     second = CliRunner().invoke(app, [*args, "--samples", "8"])
@@ -388,6 +410,7 @@ def test_cli_trains_records_the_command_and_resumes(tmp_path: Path) -> None:
         f"scotoma world train-answerer --out {out} --samples 8 --threads 1 --device auto --seed 0"
     )
     assert "--no-text-first --vision-head linear" in lines[1] and "--init-from" not in lines[1]
+    assert "--focus-share 0.2 --focus-families existence,attribute" in lines[1]
     replayed = CliRunner().invoke(app, shlex.split(lines[1])[1:])  # the recorded line runs as it stands
     assert replayed.exit_code == 0, replayed.output
     assert "8 samples, 2 steps" in replayed.output

@@ -46,6 +46,8 @@ def option_text(name: str, value: object) -> str:
     flag = name.replace("_", "-")
     if isinstance(value, bool):
         return f"--{flag}" if value else f"--no-{flag}"
+    if isinstance(value, tuple):  # comma-separated lists: --focus-families existence,attribute
+        value = ",".join(map(str, value))
     return f"--{flag} {shlex.quote(str(value))}"
 
 
@@ -76,7 +78,7 @@ def _train(
         raise typer.BadParameter("give --minutes and/or --samples: training runs until a budget is spent")
     out.mkdir(parents=True, exist_ok=True)
     budget = {"minutes": minutes, "samples": samples, "threads": threads, "device": device}
-    options = [option_text(k, v) for k, v in {**budget, **settings}.items() if v not in (None, "")]
+    options = [option_text(k, v) for k, v in {**budget, **settings}.items() if v not in (None, "", ())]
     options += ["--force"] if force else []
     line = f"scotoma world train-{kind} --out {shlex.quote(str(out))} {' '.join(options)}"
     with (out / "commands.txt").open("a") as file:  # the shipped README records every launch of the run
@@ -108,6 +110,10 @@ def train_answerer(
     ] = 20_000,
     describe_share: Annotated[float, typer.Option(help="Share of describe samples after that.")] = 0.3,
     chain_share: Annotated[float, typer.Option(help="Share of describe-then-answer samples.")] = 0.15,
+    focus_families: Annotated[
+        str, typer.Option(help="Comma-separated families asked more often (e.g. existence,attribute).")
+    ] = "",
+    focus_share: Annotated[float, typer.Option(help="Share of samples asking a focus family.")] = 0.0,
     vision_loss_weight: VisionLoss = 1.0,
     text_layers: TextLayers = 3,
     text_first: TextFirst = False,
@@ -122,8 +128,10 @@ def train_answerer(
     _train("answerer", out, minutes, samples, threads, force, device, seed=seed, batch_size=batch_size, lr=lr,
            schedule_samples=schedule_samples,
            describe_only_samples=describe_only_samples, describe_share=describe_share,
-           chain_share=chain_share, vision_loss_weight=vision_loss_weight,
-           text_layers=text_layers, text_first=text_first, vision_head=vision_head, init_from=init_from,
+           chain_share=chain_share, focus_share=focus_share,
+           focus_families=tuple(f.strip() for f in focus_families.split(",") if f.strip()),
+           vision_loss_weight=vision_loss_weight, text_layers=text_layers, text_first=text_first,
+           vision_head=vision_head, init_from=init_from,
            eval_every_samples=eval_every_samples, checkpoint_minutes=checkpoint_minutes)  # fmt: skip
 
 

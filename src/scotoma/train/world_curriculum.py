@@ -73,16 +73,28 @@ class CurriculumConfig:
         default=0.15, metadata={"help": "share of description-then-answer samples after that"}
     )
     families: tuple[str, ...] = field(default=tuple(FAMILIES), metadata={"help": "question families"})
+    focus_families: tuple[str, ...] = field(
+        default=(), metadata={"help": "families drawn more often: focus_share of the samples ask only these"}
+    )
+    focus_share: float = field(
+        default=0.0,
+        metadata={"help": "share of samples after the describe-only phase that ask a focus family"},
+    )
     questions_per_sample: tuple[int, int] = field(
         default=(1, 5), metadata={"help": "questioner: questions per sequence, a range within 1..8"}
     )
 
     def __post_init__(self) -> None:
-        if (
-            not 0 <= self.describe_share + self.chain_share <= 1
-            or min(self.describe_share, self.chain_share) < 0
-        ):
-            raise ValueError("describe_share and chain_share must be >= 0 and sum to at most 1")
+        shares = (self.describe_share, self.chain_share, self.focus_share)
+        if sum(shares) > 1 or min(shares) < 0:
+            raise ValueError("describe_share, chain_share and focus_share must be >= 0 and sum to at most 1")
+        if self.focus_share and not self.focus_families:
+            raise ValueError("focus_share needs focus_families (say which families to ask more often)")
+        if set(self.focus_families) - set(self.families):
+            raise ValueError(
+                f"focus_families {sorted(set(self.focus_families) - set(self.families))} are not among "
+                f"the trained families {self.families}"
+            )
         low, high = self.questions_per_sample
         if not 1 <= low <= high <= MAX_QUESTIONS:
             raise ValueError(
@@ -104,6 +116,15 @@ class WorldTasks:
         self.questions = QuestionSampler(
             QuestionConfig(images_per_sample=config.images_per_sample, families=config.families), seed
         )
+        # the focus families get a balanced sampler of their own, so their answers stay unguessable too
+        self.focus = (
+            QuestionSampler(
+                QuestionConfig(images_per_sample=config.images_per_sample, families=config.focus_families),
+                seed,
+            )
+            if config.focus_families
+            else None
+        )
 
     def _rng(self, index: int, task: str) -> random.Random:
         return random.Random(f"{self.seed}:{task}:{index}")
@@ -114,9 +135,10 @@ class WorldTasks:
         scene = self.questions.scenes.boxes(rng, rng.randint(*self.config.images_per_sample)).scene
         return WorldExample(scene, describe_prompt(len(scene.boxes)), caption_scene(scene), "describe")
 
-    def qa(self, index: int, chain: bool = False) -> WorldExample:
-        """Question `index` of the balanced sampler; with `chain`, the description-then-answer form."""
-        sample = self.questions.sample(index)
+    def qa(self, index: int, chain: bool = False, focus: bool = False) -> WorldExample:
+        """Question `index` of the balanced sampler; with `chain`, the description-then-answer form; with
+        `focus`, of the focus families' sampler."""
+        sample = (self.focus if focus and self.focus else self.questions).sample(index)
         prompt, target = sample.question, sample.answer
         if chain:
             prompt = f"{sample.question} {CHAIN_SUFFIX}"
@@ -133,6 +155,8 @@ class WorldTasks:
             return self.describe(index)
         if draw < self.config.describe_share + self.config.chain_share:
             return self.qa(index, chain=True)
+        if draw < self.config.describe_share + self.config.chain_share + self.config.focus_share:
+            return self.qa(index, focus=True)
         return self.qa(index)
 
     def questioner_example(self, index: int) -> WorldExample:
