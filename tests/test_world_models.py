@@ -142,6 +142,8 @@ def test_focus_families_take_their_share_of_the_samples() -> None:
     # the focus sampler is balanced on its own: about as many yes as no
     answers = [e.answer for e in examples if e.family == "existence"]
     assert abs(answers.count("yes") - answers.count("no")) <= 0.2 * len(answers)
+    with pytest.raises(ValueError, match=r"needs CurriculumConfig\.focus_families"):
+        WorldTasks(CurriculumConfig(), seed=0).qa(0, focus=True)
     with pytest.raises(ValueError, match="focus_share needs focus_families"):
         CurriculumConfig(focus_share=0.3)
     with pytest.raises(ValueError, match="sum to at most 1"):

@@ -22,7 +22,8 @@ def _world_range(text: str, option: str) -> tuple[int, int]:
         raise typer.BadParameter(f"{text!r} is not N or N1-N2 (e.g. 3 or 1-4)", param_hint=option) from None
 
 
-def _world_names(text: str | None) -> tuple[str, ...] | None:
+def comma_names(text: str | None) -> tuple[str, ...] | None:
+    """'existence, attribute' -> ('existence', 'attribute'); empty or None -> None."""
     return tuple(name.strip() for name in text.split(",") if name.strip()) if text else None
 
 
@@ -65,8 +66,8 @@ def world_generate(
     options: dict = {
         "images_per_sample": _world_range(images_per_sample, "--images-per-sample"),
         "objects_per_box": _world_range(objects, "--objects"),
-        "families": _world_names(families) or tuple(FAMILIES),
-        "skills": _world_names(skills) or (),
+        "families": comma_names(families) or tuple(FAMILIES),
+        "skills": comma_names(skills) or (),
         "max_depth": max_depth,
         "balance": balance,
     }

@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from scotoma.cli.world import comma_names
+
 Out = Annotated[Path, typer.Option(help="Run folder: checkpoint/, model/, records.jsonl, curve.png.")]
 Minutes = Annotated[float | None, typer.Option(help="Stop after this many minutes of training in this call.")]
 Samples = Annotated[int | None, typer.Option(help="Stop once this many samples were seen in total.")]
@@ -129,7 +131,7 @@ def train_answerer(
            schedule_samples=schedule_samples,
            describe_only_samples=describe_only_samples, describe_share=describe_share,
            chain_share=chain_share, focus_share=focus_share,
-           focus_families=tuple(f.strip() for f in focus_families.split(",") if f.strip()),
+           focus_families=comma_names(focus_families) or (),
            vision_loss_weight=vision_loss_weight, text_layers=text_layers, text_first=text_first,
            vision_head=vision_head, init_from=init_from,
            eval_every_samples=eval_every_samples, checkpoint_minutes=checkpoint_minutes)  # fmt: skip

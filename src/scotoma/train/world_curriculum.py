@@ -138,7 +138,9 @@ class WorldTasks:
     def qa(self, index: int, chain: bool = False, focus: bool = False) -> WorldExample:
         """Question `index` of the balanced sampler; with `chain`, the description-then-answer form; with
         `focus`, of the focus families' sampler."""
-        sample = (self.focus if focus and self.focus else self.questions).sample(index)
+        if focus and self.focus is None:
+            raise ValueError("focus=True needs CurriculumConfig.focus_families")
+        sample = (self.focus if focus else self.questions).sample(index)
         prompt, target = sample.question, sample.answer
         if chain:
             prompt = f"{sample.question} {CHAIN_SUFFIX}"
