@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -315,17 +316,55 @@ def test_init_from_starts_from_another_runs_weights(tmp_path: Path) -> None:
             samples=4,
             **quiet,
         )
+    assert not (tmp_path / "x").exists()  # refused before a run folder is made
+
+
+def test_init_from_a_saved_model_folder_records_its_commands(tmp_path: Path, monkeypatch) -> None:
+    """A shipped folder (builtin:NAME) outlives a session's run folders: training continues from it."""
+    from safetensors.torch import load_file
+
+    from scotoma.models import builtin
+    from scotoma.train.world_models import train_world_model
+    from scotoma.train.world_ship import run_commands, ship_model
+
+    quiet = {"threads": 1, "log": lambda _: None}
+    config = _tiny_config(kind="questioner", curriculum=CurriculumConfig(questions_per_sample=(1, 2)))
+    train_world_model(config, tmp_path / "first", samples=8, **quiet)
+    shipped = tmp_path / "models" / "questioner"
+    shutil.copytree(tmp_path / "first" / "model", shipped)
+    (shipped / "eval.json").write_text(json.dumps({"commands": ["train first", "train first again"]}))
+    monkeypatch.setattr(builtin, "builtin_models_root", lambda: tmp_path / "models")
+    later = _tiny_config(kind="questioner", seed=1, init_from="builtin:questioner")
+    train_world_model(later, tmp_path / "later", samples=0, **quiet)
+    first = load_file(shipped / "model.safetensors")
+    loaded = load_file(tmp_path / "later" / "model" / "model.safetensors")
+    assert all((first[k] == loaded[k]).all() for k in first)
+    (tmp_path / "later" / "commands.txt").write_text("train later\n")
+    shutil.rmtree(shipped)  # shipping the new run replaces the folder it started from
+    assert run_commands(tmp_path / "later") == ["train first", "train first again", "train later"]
+    evaluation = {"heldout": {"validity_rate": 0.5, "questions": 10, "well_formed": 1.0, "distinct_rate": 0.9,
+                              "samples_per_s": 12.0}}  # fmt: skip
+    target = ship_model(tmp_path / "later", "questioner", evaluation, root=tmp_path / "new")
+    readme = (target / "README.md").read_text()
+    assert "train first again\ntrain later\n" in readme and "from the weights of builtin:questioner" in readme
+    with pytest.raises(ValueError, match="do not fit this model"):
+        wider = _tiny_config(kind="questioner", text_layers=2, init_from=str(tmp_path / "first" / "model"))
+        train_world_model(wider, tmp_path / "wider", samples=0, **quiet)
 
 
 def test_a_continued_runs_commands_include_those_it_started_from(tmp_path: Path) -> None:
+    from scotoma.train.world_models import train_world_model
     from scotoma.train.world_ship import run_commands
 
-    first, second = tmp_path / "first", tmp_path / "second"
-    for run, parent, line in ((first, "", "train first"), (second, str(first), "train second")):
-        run.mkdir()
-        (run / "spec.json").write_text(json.dumps({"config": {"init_from": parent}}))
-        (run / "commands.txt").write_text(f"{line}\n{line} again\n")
-    assert run_commands(second) == ["train first", "train first again", "train second", "train second again"]
+    quiet = {"threads": 1, "log": lambda _: None}
+    config = _tiny_config(kind="questioner", curriculum=CurriculumConfig(questions_per_sample=(1, 2)))
+    train_world_model(config, tmp_path / "first", samples=4, **quiet)
+    (tmp_path / "first" / "commands.txt").write_text("train first\ntrain first again\n")
+    later = _tiny_config(kind="questioner", seed=1, init_from=str(tmp_path / "first"))
+    train_world_model(later, tmp_path / "second", samples=4, **quiet)
+    (tmp_path / "second" / "commands.txt").write_text("train second\n")
+    shutil.rmtree(tmp_path / "first")  # the commands were kept when the weights were taken
+    assert run_commands(tmp_path / "second") == ["train first", "train first again", "train second"]
     assert run_commands(tmp_path / "missing") == []
 
 
@@ -363,6 +402,7 @@ def test_ship_model_writes_weights_readme_and_eval(tmp_path: Path) -> None:
     assert "validity under the world oracle: 50.0% of 10 questions" in readme
     assert json.loads((target / "eval.json").read_text())["training"]["samples"] == 4
     assert (target / "curve.png").read_bytes() == b"a plot" and "](curve.png)" in readme
+    assert "starting from the weights" not in readme  # trained from random weights
     with pytest.raises(FileNotFoundError, match="train-questioner"):
         ship_model(tmp_path / "nothing", "questioner", evaluation, root=tmp_path / "models")
 

@@ -37,7 +37,11 @@ VisionHead = Annotated[
     str, typer.Option(help="Per-cell object head: words (tied to the word embeddings) or linear.")
 ]
 InitFrom = Annotated[
-    str, typer.Option(help="Start from the weights of this earlier run folder (new optimiser and schedule).")
+    str,
+    typer.Option(
+        help="Start from these weights (new optimiser and schedule): a run folder, a saved model folder, "
+        "or builtin:NAME."
+    ),
 ]
 Device = Annotated[str, typer.Option(help="auto (first GPU if any, else CPU), cpu or cuda[:N].")]
 Force = Annotated[bool, typer.Option("--force", help="Delete the run in --out and start over.")]

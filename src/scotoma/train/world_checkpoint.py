@@ -52,16 +52,46 @@ def _folder(out: Path) -> Path:
     return out / CHECKPOINT if (out / CHECKPOINT / "state.json").is_file() else out / PREVIOUS
 
 
-def load_weights(out: Path, model: Any) -> None:
-    """Load only the weights of `out`'s checkpoint into `model` (to continue training under a new plan)."""
+def weights_source(source: str) -> Path:
+    """The folder `init_from` names: `builtin:NAME` (a shipped model), a run folder or a saved model folder.
+
+    Raises:
+        FileNotFoundError: the folder holds neither a training checkpoint nor a saved model.
+    """
+    from scotoma.models.builtin import builtin_path
+
+    folder = builtin_path(source.removeprefix("builtin:")) if source.startswith("builtin:") else Path(source)
+    if has_checkpoint(folder) or (folder / "model.safetensors").is_file():
+        return folder
+    raise FileNotFoundError(
+        f"{folder} holds no training checkpoint ({CHECKPOINT}/state.json) and no saved model "
+        "(model.safetensors); give a run folder of scotoma world train-answerer or train-questioner, its "
+        "model/ folder, or builtin:NAME"
+    )
+
+
+def load_weights(source: Path, trainee: Any) -> None:
+    """Load only the weights of `source` into `trainee` (to continue training under a new plan).
+
+    A run folder's checkpoint restores the model and its auxiliary vision head; a saved model folder (what
+    ships as builtin:NAME, the only thing that outlives a working session's run folders) restores the
+    model, and the vision head keeps its fresh weights: it is not shipped.
+    """
     import torch
 
-    if not has_checkpoint(out):
-        raise FileNotFoundError(
-            f"{out} holds no training checkpoint ({CHECKPOINT}/state.json); give a run folder of "
-            "scotoma world train-answerer or train-questioner"
-        )
-    model.load_state_dict(torch.load(_folder(out) / "model.pt", map_location="cpu", weights_only=True))
+    if has_checkpoint(source):
+        state = torch.load(_folder(source) / "model.pt", map_location="cpu", weights_only=True)
+        trainee.load_state_dict(state)
+        return
+    from safetensors.torch import load_file
+
+    try:
+        trainee["model"].load_state_dict(load_file(source / "model.safetensors"))
+    except RuntimeError as error:
+        raise ValueError(
+            f"the weights in {source} do not fit this model (were they trained with other --text-layers?): "
+            f"{str(error).splitlines()[0]}"
+        ) from None
 
 
 def load_checkpoint(out: Path, model: Any, optimizer: Any, scheduler: Any) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from scotoma.train.world_checkpoint import (
     load_weights,
     remove_checkpoint,
     save_checkpoint,
+    weights_source,
 )
 from scotoma.train.world_curriculum import CurriculumConfig, ExampleStream, WorldTasks
 from scotoma.train.world_data import PROMPT_WORDS, RESPONSE_TAGS, WorldCollator
@@ -50,6 +51,7 @@ from scotoma.train.world_eval import (
     heldout_tasks,
 )
 from scotoma.train.world_plot import plot_curve
+from scotoma.train.world_ship import INIT_COMMANDS, source_commands
 from scotoma.train.world_vision import VISION_HEADS, VisionSupervision, vision_head
 
 KINDS = ("answerer", "questioner")
@@ -101,8 +103,9 @@ class WorldTrainConfig:
     init_from: str = field(
         default="",
         metadata={
-            "help": "start from the weights of this earlier run folder's checkpoint instead of random ones; "
-            "optimiser and lr schedule start afresh (continued training with a new schedule or mix)"
+            "help": "start from these weights instead of random ones: a run folder's checkpoint, a saved "
+            "model folder or builtin:NAME; optimiser and lr schedule start afresh (continued training "
+            "with a new schedule or mix)"
         },
     )
     eval_every_samples: int = field(
@@ -263,6 +266,7 @@ def train_world_model(
     out = Path(out)
     if force:
         remove_checkpoint(out)
+    source = weights_source(config.init_from) if config.init_from and not has_checkpoint(out) else None
     run = RunDir.open(out, f"world train-{config.kind}", config.to_dict(), config.seed, overwrite=force)
     where = torch.device(
         "cuda" if device == "auto" and torch.cuda.is_available() else device.replace("auto", "cpu")
@@ -282,8 +286,11 @@ def train_world_model(
     if has_checkpoint(out):
         state = load_checkpoint(out, trainee, optimizer, scheduler)
         log(f"resumed from {out / 'checkpoint'} at step {state['step']} ({state['samples']} samples)")
-    elif config.init_from:
-        load_weights(Path(config.init_from), trainee)
+    elif source is not None:
+        load_weights(source, trainee)
+        # the launches that made those weights, kept now: a builtin folder may be replaced by the time
+        # this run ships, and run folders do not outlive a working session
+        (out / INIT_COMMANDS).write_text("".join(f"{line}\n" for line in source_commands(source)))
         log(f"started from the weights of {config.init_from}")
     stream, collate = (
         ExampleStream(

@@ -17,6 +17,8 @@ from scotoma.models.builtin import builtin_models_root
 
 MAX_WEIGHTS_BYTES = 25 * 1024 * 1024
 CURVE = "curve.png"
+#: In a run folder: the launches that made the weights it started from (`init_from`), one per line.
+INIT_COMMANDS = "init_commands.txt"
 #: The files a saved world model needs (others, such as a stray pytorch_model.bin, are not shipped).
 SHIPPED_FILES = (
     "config.json",
@@ -77,12 +79,21 @@ def ship_model(
 
 
 def run_commands(run_dir: Path) -> list[str]:
-    """Every launch that made the run's weights: the runs it started from (`init_from`) first."""
-    spec_file, commands_file = run_dir / "spec.json", run_dir / "commands.txt"
-    spec = json.loads(spec_file.read_text()) if spec_file.is_file() else {}
-    parent = spec.get("config", {}).get("init_from")
-    earlier = run_commands(Path(parent)) if parent else []
-    return earlier + (commands_file.read_text().splitlines() if commands_file.is_file() else [])
+    """Every launch that made the run's weights: those of the weights it started from (`init_from`) first."""
+    return [
+        line
+        for name in (INIT_COMMANDS, "commands.txt")
+        if (run_dir / name).is_file()
+        for line in (run_dir / name).read_text().splitlines()
+    ]
+
+
+def source_commands(source: Path) -> list[str]:
+    """The launches recorded for weights `source`: a run folder's, or a shipped model folder's eval.json."""
+    record = source / "eval.json"
+    if (source / "commands.txt").is_file() or not record.is_file():
+        return run_commands(source)
+    return list(json.loads(record.read_text()).get("commands", []))
 
 
 def _pct(value: float) -> str:
@@ -113,7 +124,12 @@ def model_readme(record: dict[str, Any]) -> str:
         "```",
         "",
         f"- seed {spec['seed']}; {training['samples']:,} fresh samples in {training['steps']:,} steps "
-        f"of batch {config['batch_size']}; {training['train_seconds'] / 3600:.2f} h of training",
+        f"of batch {config['batch_size']}; {training['train_seconds'] / 3600:.2f} h of training"
+        + (
+            f", starting from the weights of {config['init_from']} (made by the launches before this run's)"
+            if config.get("init_from")
+            else ""
+        ),
         f"- versions: {json.dumps(spec.get('versions', {}))}",
         f"- config: `{json.dumps(config)}`",
         "",
