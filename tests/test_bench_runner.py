@@ -249,3 +249,19 @@ def _original_first(conversation: Conversation, benchmark) -> Conversation:
         item = originals[shown[0].sha256]
         return Conversation.user(*item.images, conversation.messages[-1].text)
     return conversation
+
+
+def test_a_model_retrained_in_the_same_folder_is_not_resumed(tmp_path: Path, mmra, monkeypatch) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"weights v1")
+    monkeypatch.setattr(
+        "scotoma.models.weights.get_model", lambda spec: ScriptedModel(order_sensitive(mmra), spec=spec)
+    )
+    spec, run_dir = f"hf:{folder}", tmp_path / "run"
+    run_bench(mmra, spec, "IQ", "images", run_dir, cache=tmp_path / "cache.sqlite", limit=2, n_boot=10)
+    recorded = json.loads((run_dir / "spec.json").read_text())["config"]["weights"]
+    assert recorded.startswith(f"{spec}#")
+    (folder / "model.safetensors").write_bytes(b"weights v2")  # a second training into the same folder
+    with pytest.raises(RunDirError):
+        run_bench(mmra, spec, "IQ", "images", run_dir, cache=tmp_path / "cache.sqlite", limit=2, n_boot=10)

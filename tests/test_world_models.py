@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shlex
@@ -151,6 +152,29 @@ def test_focus_families_take_their_share_of_the_samples() -> None:
         CurriculumConfig(describe_share=0.5, chain_share=0.2, focus_families=("existence",), focus_share=0.4)
     with pytest.raises(ValueError, match="not among the trained families"):
         CurriculumConfig(families=("counting",), focus_families=("existence",))
+
+
+def test_focus_skills_narrow_the_focus_questions() -> None:
+    config = CurriculumConfig(
+        describe_only_samples=0, describe_share=0.0, chain_share=0.0,
+        focus_families=("existence", "attribute"), focus_share=1.0, focus_skills=("spatial:edge",),
+    )  # fmt: skip
+    examples = [WorldTasks(config, seed=1).answerer_example(i) for i in range(60)]
+    assert all("spatial:edge" in e.skills for e in examples)
+    families = [e.family for e in examples]
+    assert families.count("existence") == families.count("attribute") == 30  # still one family each turn
+    answers = [e.answer for e in examples if e.family == "existence"]
+    assert abs(answers.count("yes") - answers.count("no")) <= 4
+    halves = WorldTasks(dataclasses.replace(config, focus_skills_share=0.5), seed=1)
+    edge = sum("spatial:edge" in halves.answerer_example(i).skills for i in range(200))
+    # half held to the skill, half any existence or attribute question (of which some touch an edge)
+    assert 100 <= edge < 160
+    with pytest.raises(ValueError, match="focus_skills_share"):
+        CurriculumConfig(focus_skills_share=1.5)
+    with pytest.raises(ValueError, match="unknown focus_skills"):
+        CurriculumConfig(focus_families=("existence",), focus_skills=("spatial:edges",))
+    with pytest.raises(ValueError, match="focus_skills needs focus_families"):
+        CurriculumConfig(focus_skills=("spatial:edge",))
 
 
 def test_describe_and_chain_targets() -> None:

@@ -36,6 +36,7 @@ from scotoma.judge import EXTRACTOR_VERSION, JudgeExtractor
 from scotoma.judge.chain_inference import DEFAULT_GEN as CHAIN_GEN
 from scotoma.judge.chain_inference import with_chain_instruction
 from scotoma.models import Model, TooManyImagesError, get_model
+from scotoma.models.weights import load_model, weights_identity
 from scotoma.progress import progress_bar
 from scotoma.runlog import RunDir, pending
 from scotoma.types import GenConfig, ImageRef
@@ -207,7 +208,12 @@ def run_bench(
     layout = prompt_style(config.prompt_style)
     variants = make_variants(bench.items, chosen, permute, seed)
     out_dir = Path(out_dir) if out_dir is not None else default_run_dir(bench.name, config.model)
-    run = RunDir.open(out_dir, f"bench {bench.name}", config.to_dict(), seed, overwrite=overwrite)
+    # local weights by their digest: a retrained model in the same folder is another run, not a resume
+    identity = {
+        **config.to_dict(),
+        "weights": weights_identity(model_spec) if isinstance(model_spec, str) else None,
+    }
+    run = RunDir.open(out_dir, f"bench {bench.name}", identity, seed, overwrite=overwrite)
     n_errors = hits = 0
     try:
         todo = list(pending(variants, lambda v: v.key, run))
@@ -215,7 +221,7 @@ def run_bench(
         if todo:
             response_cache = cache if isinstance(cache, ResponseCache) else ResponseCache(cache)
             model = CachedModel(
-                get_model(model_spec) if isinstance(model_spec, str) else model_spec, response_cache
+                load_model(model_spec) if isinstance(model_spec, str) else model_spec, response_cache
             )
             check_image_counts(model, todo)
             judge = None

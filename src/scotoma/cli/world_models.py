@@ -120,6 +120,13 @@ def train_answerer(
         str, typer.Option(help="Comma-separated families asked more often (e.g. existence,attribute).")
     ] = "",
     focus_share: Annotated[float, typer.Option(help="Share of samples asking a focus family.")] = 0.0,
+    focus_skills: Annotated[
+        str,
+        typer.Option(help="Comma-separated skills each focus question must also need (e.g. spatial:edge)."),
+    ] = "",
+    focus_skills_share: Annotated[
+        float, typer.Option(help="Share of focus questions held to --focus-skills; the rest ask anything.")
+    ] = 1.0,
     vision_loss_weight: VisionLoss = 1.0,
     text_layers: TextLayers = 3,
     text_first: TextFirst = False,
@@ -136,6 +143,7 @@ def train_answerer(
            describe_only_samples=describe_only_samples, describe_share=describe_share,
            chain_share=chain_share, focus_share=focus_share,
            focus_families=comma_names(focus_families) or (),
+           focus_skills=comma_names(focus_skills) or (), focus_skills_share=focus_skills_share,
            vision_loss_weight=vision_loss_weight, text_layers=text_layers, text_first=text_first,
            vision_head=vision_head, init_from=init_from,
            eval_every_samples=eval_every_samples, checkpoint_minutes=checkpoint_minutes)  # fmt: skip

@@ -34,8 +34,9 @@ class LoopConfig:
     min_skill_questions: int = field(
         default=20, metadata={"help": "A skill is ranked only with more valid probe questions than this."}
     )
+    # 200 per family: a 2-point loss (the verdict's bound) is then 4 items, not 2
     eval_items: int = field(
-        default=1100, metadata={"help": "Held-out world bench items (every family, 1-4 images)."}
+        default=2200, metadata={"help": "Held-out world bench items (every family, 1-4 images)."}
     )
     nlvr_limit: int | None = field(default=None, metadata={"help": "NLVR1 dev statements; none = all 989."})
     chains: int = field(default=300, metadata={"help": "Focus-chain samples synthesized for the skills."})

@@ -3,7 +3,7 @@ answerer and verifier (through the response cache), the prompts and the embedder
 
 Models are resolved by spec through `get_model`, or taken from `models` when the caller already holds
 them (tests pass ScriptedModels and in-memory tiny VLMs that way). Local weights (builtin: models, hf:
-folders, questioners trained during the run) enter cache keys with their digest (scotoma.probe.weights).
+folders, questioners trained during the run) enter cache keys with their digest (scotoma.models.weights).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from scotoma.judge.chain_inference import DEFAULT_GEN as CHAIN_GEN
 from scotoma.judge.verifiers import Verifier, get_verifier
 from scotoma.models.base import Model
 from scotoma.models.embed import Embedder, get_embedder
+from scotoma.models.weights import load_model, weights_identity
 from scotoma.probe.config import ProbeConfig
 from scotoma.probe.core import Probe
 from scotoma.probe.loop import run_round
 from scotoma.probe.prompts import PromptSet
 from scotoma.probe.samples import ProbeSample, folder_samples, world_samples
-from scotoma.probe.weights import load_model
 from scotoma.runlog import RunDir
 from scotoma.types import GenConfig
 
@@ -87,7 +87,9 @@ class ProbeContext:
         out_dir = Path(out_dir)
         rank = int(os.environ.get("RANK", "0"))
         run_path = out_dir if rank == 0 else out_dir / f".rank{rank}"
-        run = RunDir.open(run_path, "probe", config.identity(), config.seed)
+        # local weights by their digest: a retrained answerer in the same folder is another run
+        weights = {role: weights_identity(getattr(config, role)) for role in ("questioner", "answerer")}
+        run = RunDir.open(run_path, "probe", {**config.identity(), "weights": weights}, config.seed)
         models = dict(models or {})
         cache = ResponseCache(config.cache)
         samples = load_samples(config)

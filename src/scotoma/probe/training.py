@@ -8,7 +8,7 @@ labels and images), so the policy GRPO optimises is the one the loop evaluates:
 - SFT: {"messages": [user turn, assistant turn with the tagged questions], "images": [...]}.
 
 A trained questioner is served from its saved folder (`model/`, LoRA merged), as "hf:<folder>"; its cache
-key carries the weights' digest (scotoma.probe.weights).
+key carries the weights' digest (scotoma.models.weights).
 """
 
 from __future__ import annotations

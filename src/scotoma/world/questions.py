@@ -27,8 +27,8 @@ any index can be drawn alone, in any order, on any worker. One sample is drawn i
    kept, and `WorldSample.target` records what was aimed at;
 7. the English question (a random paraphrase) and the images, one PNG per box, rendered once.
 
-With a skills filter, a draw whose program needs none of the skills is thrown away and the next draw
-takes a random family and target.
+With a skills filter, a draw whose program needs none of the skills is thrown away; the next draw keeps
+the family and target (a new frame), and only after half the restarts takes a random family and target.
 """
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ class QuestionSampler:
         share = (pair * _GOLDEN + self._offsets[family] + 0.5 * second) % 1.0
         # Balanced, the two samples of a pair draw their frame (K, structure, question) alike.
         framing = random.Random(f"{self.seed}:{family}:{pair}") if self.config.balance else rng
-        for _ in range(_RESTARTS):
+        for restart in range(_RESTARTS):
             low, high = self.config.images_per_sample
             k = framing.randint(max(low, min_images(family)), high)
             structure = self._structure(framing, family, k)
@@ -198,7 +198,12 @@ class QuestionSampler:
                 continue
             if not self.config.skills or set(self.config.skills) & set(draft.verdict.skills):
                 return self._finish(rng, index, draft, target)
-            family, share, framing = rng.choice(self.families), rng.random(), rng  # skills missed: afresh
+            # Skills missed: a new frame of the same family and target, so a filtered stream stays
+            # balanced (re-drawing both skewed existence 2:1 towards "no" for spatial:edge); a family
+            # that rarely needs the skills gives way to a random one after half the restarts.
+            framing = rng
+            if restart >= _RESTARTS // 2:
+                family, share = rng.choice(self.families), rng.random()
         wanted = f" needing one of the skills {self.config.skills}" if self.config.skills else ""
         raise SamplingError(
             f"no valid question{wanted} for sample {index} in {_RESTARTS} draws from families "

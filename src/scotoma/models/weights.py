@@ -1,9 +1,11 @@
-"""Backends by spec, with local weights identified by their content in the cache key.
+"""Backends by spec, with local weights identified by their content.
 
-The response cache keys a request by the model's spec string. A folder's spec ("hf:runs/x/model",
-"builtin:answerer") stays the same when the weights in it change (a retrained built-in model, a second
-training into the same folder), so cached answers of the old weights would be served for the new ones.
-`load_model` appends a digest of the weights to the spec of any local folder: "hf:<folder>#<digest>".
+A folder's spec ("hf:runs/x/model", "builtin:answerer") stays the same when the weights in it change (a
+retrained built-in model, a second training into the same folder). Keyed by the spec alone, the response
+cache would serve the old weights' answers for the new ones, and a bench or probe run directory would
+resume with records of the old weights. `load_model` appends a digest of the weights to the spec of any
+local folder ("hf:<folder>#<digest>"), which keys the cache; `weights_identity` is what bench and probe
+open their run directories with, so a run of other weights is refused instead of resumed.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from scotoma.models import ModelSpec, get_model
 from scotoma.models.base import Model
+from scotoma.models.registry import get_model
+from scotoma.models.spec import ModelSpec
 
 _HASH_LIMIT = 256 * 2**20  # hash weights up to this size in full; bigger folders by size and mtime
 
@@ -42,13 +45,22 @@ def local_folder(spec: str) -> Path | None:
     return None
 
 
+def weights_identity(spec: str) -> str:
+    """`spec`, with "#<digest>" of its weights when they are a local folder of safetensors."""
+    try:
+        folder = local_folder(spec)
+    except (ValueError, FileNotFoundError):  # a name of a model passed in memory, an unknown builtin:
+        return spec  # loading it says what is wrong
+    if folder is not None and any(folder.glob("*.safetensors")):
+        return f"{spec}#{weights_digest(folder)}"
+    return spec
+
+
 def load_model(spec: str) -> Model:
     """`get_model(spec)`, its spec extended by the weights digest when the weights are a local folder."""
     model = get_model(spec)
-    folder = local_folder(spec)
-    if folder is not None and any(folder.glob("*.safetensors")):
-        model.spec = f"{spec}#{weights_digest(folder)}"
+    model.spec = weights_identity(spec)
     return model
 
 
-__all__ = ["load_model", "local_folder", "weights_digest"]
+__all__ = ["load_model", "local_folder", "weights_digest", "weights_identity"]
