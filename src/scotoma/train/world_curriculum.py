@@ -20,6 +20,7 @@ batch size or on where a run was interrupted.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass, field
 
@@ -134,20 +135,18 @@ class WorldTasks:
         self.questions = QuestionSampler(
             QuestionConfig(images_per_sample=config.images_per_sample, families=config.families), seed
         )
-
         # The focus families get a balanced sampler of their own, so their answers stay unguessable too;
         # focus skills narrow a second one to the questions a model still misses (say, referents touching
         # an edge). Measured: held to spatial skills alone, existence and attribute questions without one
         # fell 0.94 -> 0.85 in 50k samples, hence a share for each.
-        def focus_sampler(skills: tuple[str, ...]) -> QuestionSampler:
-            families = config.focus_families
-            return QuestionSampler(
-                QuestionConfig(images_per_sample=config.images_per_sample, families=families, skills=skills),
-                seed,
-            )
-
-        self.focus = focus_sampler(()) if config.focus_families else None
-        self.focus_skilled = focus_sampler(config.focus_skills) if config.focus_skills else None
+        self.focus = self.focus_skilled = None
+        if config.focus_families:
+            focus = QuestionConfig(images_per_sample=config.images_per_sample, families=config.focus_families)
+            self.focus = QuestionSampler(focus, seed)
+            if config.focus_skills:
+                self.focus_skilled = QuestionSampler(
+                    dataclasses.replace(focus, skills=config.focus_skills), seed
+                )
 
     def _rng(self, index: int, task: str) -> random.Random:
         return random.Random(f"{self.seed}:{task}:{index}")
