@@ -55,6 +55,62 @@ def test_worst_skills_rank_by_probe_failure_among_well_asked_skills() -> None:
         LoopConfig(targets=["juggling"])
 
 
+def test_world_question_rows_with_turns_are_conversations_about_one_image_set(tmp_path: Path) -> None:
+    from scotoma.loop.data import world_question_rows
+    from scotoma.train.data import to_dataset
+    from scotoma.world.questions import QuestionConfig, QuestionSampler
+
+    config = QuestionConfig(skills=("arithmetic",))
+    rows = world_question_rows(config, 3, 4, tmp_path, turns=3)
+    sampler = QuestionSampler(config, seed=3)
+    for index, row in enumerate(rows):
+        sample = sampler.sample(index)
+        roles = [m["role"] for m in row["messages"]]
+        assert roles == ["user", "assistant"] * 3
+        first = row["messages"][0]["content"]
+        assert [b["type"] for b in first] == ["image"] * len(sample.images) + ["text"]
+        assert len(row["images"]) == len(sample.images)
+        assert all((tmp_path / path).is_file() for path in row["images"])
+        more = sampler.follow_ups(sample, 2)
+        asked = [(sample.question, sample.answer)] + [(s.question, s.answer) for s in more]
+        said = [m["content"][-1]["text"] for m in row["messages"]]
+        assert said == [text for pair in asked for text in pair]
+        # the follow-ups are text only: the images come once, with the first question
+        assert all(b["type"] == "text" for m in row["messages"][1:] for b in m["content"])
+    single = world_question_rows(config, 3, 4, tmp_path, turns=1)
+    assert [row["messages"][:2] for row in rows] == [row["messages"] for row in single]
+    to_dataset([{**row, "images": [str(tmp_path / p) for p in row["images"]]} for row in rows], "sft")
+
+
+def test_primitive_questions_ask_the_one_object_families_for_what_the_targets_build_on(
+    tmp_path: Path,
+) -> None:
+    from scotoma.loop.data import build_training_data
+    from scotoma.world import judge
+    from scotoma.world.questions import QuestionConfig, QuestionSampler
+    from scotoma.world.skills import PRIMITIVE_FAMILIES
+
+    config = LoopConfig(chains=0, pairs=0, targeted_questions=0, replay_questions=0, primitive_questions=12)
+    data = build_training_data(["arithmetic"], "scripted:unused", config, tmp_path)
+    assert data.dpo is None and data.counts == {
+        "chains": 0, "pairs": 0, "targeted": 0, "primitive": 12, "replay": 0,
+    }  # fmt: skip
+    rows = [json.loads(line) for line in data.sft.read_text().splitlines()]
+    # the loop's own sampler: counting questions (arithmetic's prerequisite) of the one-object families
+    sampler = QuestionSampler(
+        QuestionConfig(families=PRIMITIVE_FAMILIES, skills=("counting",)), seed=config.data_seed + 2
+    )
+    for index, row in enumerate(rows):
+        sample = sampler.sample(index)
+        assert sample.family in PRIMITIVE_FAMILIES and "counting" in sample.skills
+        assert row["messages"][0]["content"][-1]["text"] == sample.question
+        assert row["messages"][1]["content"][0]["text"] == judge(sample.question, sample.scene).answer
+    assert {sampler.sample(i).family for i in range(12)} == {"counting", "localized"}
+    # sequence matching has no one-object form: no primitive rows, and no error
+    nothing = build_training_data(["sequence:change"], "scripted:unused", config, tmp_path / "seq")
+    assert nothing.sft is None and nothing.counts["primitive"] == 0
+
+
 @pytest.mark.slow  # ~1 minute on an idle 2-core machine: two benches, two probes, synthesis, SFT and DPO
 def test_loop_runs_end_to_end_and_resumes(tmp_path: Path, monkeypatch) -> None:
     from scotoma.loop import run_loop
@@ -67,6 +123,7 @@ def test_loop_runs_end_to_end_and_resumes(tmp_path: Path, monkeypatch) -> None:
     config = LoopConfig(
         answerer=spec, questioner=spec, targets=["counting"], probe_samples=2, probe_generations=1,
         eval_items=11, nlvr_limit=4, chains=2, pairs=2, targeted_questions=6, replay_questions=6,
+        primitive_questions=4, questions_per_row=2,
         sft_overrides=["max_steps=2", "per_device_train_batch_size=4"],
         dpo_overrides=["max_steps=1", "per_device_train_batch_size=2"], batch_size=16,
     )  # fmt: skip
@@ -76,9 +133,14 @@ def test_loop_runs_end_to_end_and_resumes(tmp_path: Path, monkeypatch) -> None:
     assert result.model.startswith("hf:") and result.model != spec
     data = metrics["data"]
     assert data["targeted"] == 6 and data["replay"] == 6 and data["chains"] + data["pairs"] >= 1
+    assert data["primitive"] == 4
     sft_rows = (tmp_path / "loop" / "data" / "sft.jsonl").read_text().splitlines()
-    assert len(sft_rows) == 12 + 2 * data["chains"] + data["pairs"]
+    assert len(sft_rows) == 16 + 2 * data["chains"] + data["pairs"]
     assert metrics["training"]["sft"]["steps"] == 2
+    # two questions per world row, both answers trained
+    assert len(json.loads(sft_rows[-1])["messages"]) == 4
+    sft_spec = json.loads((tmp_path / "loop" / "train_sft" / "spec.json").read_text())
+    assert sft_spec["config"]["recipe"]["loss_on"] == "assistant"
     assert sum(row["n"] for row in metrics["families"].values()) == 11
     assert metrics["nlvr1"]["n"] == 4 and set(metrics["verdicts"]) == {
         "targeted_failure_drops_a_third", "no_other_family_loses_2_points", "nlvr1_within_1_point",

@@ -55,6 +55,13 @@ def test_bad_overrides_say_what_is_wrong(override, message):
         GRPORecipe().with_overrides([override])
 
 
+def test_sft_loss_on_is_one_of_three():
+    assert SFTRecipe().loss_on == "completion"
+    assert SFTRecipe().with_overrides(["loss_on=assistant"]).loss_on == "assistant"
+    with pytest.raises(ValueError, match="loss_on='answers' must be one of completion, assistant, all"):
+        SFTRecipe(loss_on="answers")
+
+
 def test_a_stage_field_is_refused_in_another_stages_recipe(tmp_path):
     path = tmp_path / "sft_x.yaml"
     path.write_text("beta: 0.1\n")  # a DPO field

@@ -132,3 +132,41 @@ def test_token_budget_counts_image_tokens_and_drops_without_truncating(tiny_vlm_
     assert token_length(prompt_only[0], processor, completion_tokens=10) == 3 + 28 + 6 + 1 + 2 + 10
     with pytest.raises(ValueError, match="shortest: 42 tokens"):
         drop_over_budget(dataset, processor, max_tokens=41)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("family", ["idefics3", "qwen2_5_vl", "qwen3_vl"])
+def test_token_lengths_without_decoding_match_the_processor_row_by_row(
+    tiny_vlm_dir, tmp_path, monkeypatch, family
+):
+    """The fast count (image tokens by image size, measured once per size) equals the exact one, over
+    images of several sizes, in files and in memory, in SFT, DPO and GRPO rows; were it ever wrong, the
+    check on the first row of each image count sends every row to the exact count."""
+    from scotoma.models.hf_processor import load_processor
+    from scotoma.train import data
+    from scotoma.train.data import token_lengths
+
+    processor = load_processor(str(tiny_vlm_dir(family)), local_files_only=True)
+    sizes = [(100, 100), (200, 120), (56, 300)]
+    for k, size in enumerate(sizes):
+        Image.new("RGB", size, "yellow").save(tmp_path / f"{k}.png")
+    files = [str(tmp_path / f"{k}.png") for k in range(3)]
+    records = []
+    for n in (1, 2, 3):
+        records.append(sft_record(n) | {"images": files[:n]})
+        records.append(
+            sft_record(n) | {"images": [Image.new("RGB", sizes[-k], "blue") for k in range(1, n + 1)]}
+        )
+    dataset = to_dataset(records, "sft")
+    assert token_lengths(dataset, processor) == [token_length(row, processor) for row in dataset]
+    if family != "idefics3":  # Qwen's grid follows the image size (the tiny Idefics3 resizes to 100 px)
+        assert len({*token_lengths(dataset, processor)}) > 3
+    pairs = to_dataset(
+        [{"prompt": QUESTION, "chosen": "yes", "rejected": "no no", "images": files[:2]}], "dpo"
+    )
+    assert token_lengths(pairs, processor) == [token_length(pairs[0], processor)]
+    prompts = to_dataset([{"prompt": QUESTION, "images": files[1:]}], "grpo")
+    assert token_lengths(prompts, processor, 7) == [token_length(prompts[0], processor, 7)]
+    exact = [token_length(row, processor) for row in dataset]
+    monkeypatch.setattr(data._ImageTokens, "__call__", lambda self, size: 1)
+    assert token_lengths(dataset, processor) == exact

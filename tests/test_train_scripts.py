@@ -98,6 +98,28 @@ def test_sft(tiny_vlm_dir, tmp_path, family, lora):
     check_run_dir(result, "sft")
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_sft_loss_on_every_assistant_turn(tiny_vlm_dir, tmp_path, family):
+    """loss_on=assistant: a two-question conversation trains both answers and their end-of-turn tokens,
+    nothing of the user turns or images (the tiny templates' {% generation %} markers, read by TRL)."""
+    from trl.trainer.sft_trainer import DataCollatorForVisionLanguageModeling
+
+    from scotoma.models.hf_processor import load_processor
+
+    row = sft_rows()[0]
+    follow_up = [{"role": "user", "content": "how many ?"}, {"role": "assistant", "content": "two"}]
+    dataset = to_dataset([{**row, "messages": [*row["messages"], *follow_up]}] * 4, "sft")
+    processor = load_processor(str(tiny_vlm_dir(family)), local_files_only=True)
+    batch = DataCollatorForVisionLanguageModeling(processor, assistant_only_loss=True)([dataset[0]])
+    trained = batch["input_ids"][0][batch["labels"][0] != -100]
+    end = processor.tokenizer.eos_token
+    assert processor.tokenizer.decode(trained).split() == ["yes", end, "two", end]
+    recipe = SFTRecipe(model=f"hf:{tiny_vlm_dir(family)}", loss_on="assistant", **FAST)
+    result = train_sft(recipe, dataset, tmp_path / "run")
+    assert result.steps == 2 and result.losses[1] < result.losses[0]
+    check_saved_weights(result, tiny_vlm_dir(family), lora=True)
+
+
 @pytest.mark.parametrize("lora", [True, False], ids=["lora", "full"])
 @pytest.mark.parametrize("family", FAMILIES)
 def test_dpo(tiny_vlm_dir, tmp_path, family, lora):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections import Counter
 
 import pytest
 
@@ -41,7 +42,15 @@ from scotoma.world.programs import (
 )
 from scotoma.world.sampling import random_program, random_valid_program
 from scotoma.world.scene import Box, Scene, WorldObject
-from scotoma.world.skills import FAMILIES, FAMILY_SKILLS, SKILLS, node_skills
+from scotoma.world.skills import (
+    FAMILIES,
+    FAMILY_SKILLS,
+    PREREQUISITES,
+    PRIMITIVE_FAMILIES,
+    SKILLS,
+    node_skills,
+    prerequisites,
+)
 from scotoma.world.spatial import sequence_problem
 
 # Image 1: a yellow circle above a large black square, a small blue triangle in the top-right corner,
@@ -286,6 +295,29 @@ def test_every_skill_and_family_is_canonical_over_random_programs():
         seen_skills.update(skills(program))
     assert seen_families == set(FAMILIES)
     assert seen_skills == set(SKILLS)
+
+
+def test_composite_skills_are_built_from_their_prerequisites():
+    assert prerequisites(["arithmetic", "global_search", "comparison:count"]) == ("counting", "existence")
+    assert prerequisites(["spatial:left", "counting"]) == (
+        "counting",
+        "spatial:left",
+    )  # primitives: themselves
+    rng = random.Random(1)
+    needing, built = Counter(), Counter()
+    for _ in range(3000):
+        needed = set(skills(random_program(rng, rng.randint(1, 4))))
+        for composite, primitives in PREREQUISITES.items():
+            if composite in needed:
+                needing[composite] += 1
+                built[composite] += bool(needed & set(primitives))
+    assert set(needing) == set(PREREQUISITES)
+    for composite in PREREQUISITES:
+        share = built[composite] / needing[composite]
+        assert share >= (0.7 if "size" in str(PREREQUISITES[composite]) else 1.0), (composite, share)
+    # every prerequisite is asked by some one-object family
+    for primitive in {p for ps in PREREQUISITES.values() for p in ps}:
+        assert any(primitive in FAMILY_SKILLS[f] for f in PRIMITIVE_FAMILIES), primitive
 
 
 def test_to_dict_round_trips_through_json():

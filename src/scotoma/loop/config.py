@@ -45,9 +45,23 @@ class LoopConfig:
         default=1200,
         metadata={"help": "Exact world questions that need the targeted skills, as direct-answer SFT rows."},
     )
+    primitive_questions: int = field(
+        default=0,
+        metadata={
+            "help": "Simple questions (one-object families) on the primitive skills the targets are built "
+            "from (world.skills.PREREQUISITES: counting for arithmetic), S2H's simple-to-hard."
+        },
+    )
     replay_questions: int = field(
         default=1200,
         metadata={"help": "World questions of every family mixed in so the other skills are kept."},
+    )
+    questions_per_row: int = field(
+        default=1,
+        metadata={
+            "help": "World questions per SFT row (targeted and replay): above 1, a conversation of that many "
+            "questions about the same images, every answer trained (the SFT's loss_on=assistant)."
+        },
     )
     sft_recipe: str = field(default="world_tiny/sft.yaml", metadata={"help": "SFT recipe (LoRA)."})
     sft_overrides: list[str] = field(default_factory=list, metadata={"help": "key=value recipe overrides."})
@@ -62,13 +76,13 @@ class LoopConfig:
     def __post_init__(self) -> None:
         if self.worst_skills < 1:
             raise ValueError("worst_skills must be at least 1")
-        for name in ("probe_samples", "eval_items", "probe_generations", "batch_size"):
+        for name in ("probe_samples", "eval_items", "probe_generations", "batch_size", "questions_per_row"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         unknown = sorted(set(self.targets) - set(SKILLS))
         if unknown:
             raise ValueError(f"unknown target skills {unknown}; world skills: {', '.join(SKILLS)}")
-        for name in ("chains", "pairs", "targeted_questions", "replay_questions"):
+        for name in ("chains", "pairs", "targeted_questions", "primitive_questions", "replay_questions"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
 

@@ -8,6 +8,10 @@
   the target's own wrong answers: DPO rows, and their chosen answers as SFT rows;
 - exact world questions that need a targeted skill (the world's question stage run for those skills:
   the bulk of the targeted signal, since chains and pairs cover only some skills);
+- simple questions on the primitive skills the targets are built from (`skills.prerequisites`: counting
+  for arithmetic), asked by the one-object families: S2H's simple-to-hard (paper 003) within the world
+  (on the world answerer, counting moves within minutes of LoRA while its compositions barely do:
+  docs/world-models-training.md);
 - replay: world questions of every family, so that the fine-tune does not trade the other skills away.
 
 Every prompt uses the "bare" layout (images, then the text), which the built-in models were trained on;
@@ -33,6 +37,7 @@ from scotoma.train.data import read_jsonl
 from scotoma.types import ImageRef, user_turn
 from scotoma.world.questions import QuestionConfig, QuestionSampler
 from scotoma.world.render import box_image_ref
+from scotoma.world.skills import PRIMITIVE_FAMILIES, prerequisites
 
 LAYOUT = "bare"
 SFT_FILE, DPO_FILE = "sft.jsonl", "dpo.jsonl"
@@ -46,7 +51,7 @@ class TrainingData:
         sft: the SFT file (None when empty).
         dpo: the DPO file (None when no pair was made).
         counts: samples per source: chains (two SFT rows each: the chain and its direct form), pairs (one
-            DPO row and one SFT row of the chosen answer each), targeted and replay questions.
+            DPO row and one SFT row of the chosen answer each), targeted, primitive and replay questions.
     """
 
     sft: Path | None
@@ -65,13 +70,19 @@ def _synth_samples(run_dir: Path) -> list[Any]:
     return [sample for line in lines if (sample := read_record(json.loads(line))) is not None]
 
 
-def world_question_rows(config: QuestionConfig, seed: int, n: int, folder: Path) -> list[dict[str, Any]]:
-    """`n` SFT rows of exact world questions (the direct answer as target)."""
+def world_question_rows(
+    config: QuestionConfig, seed: int, n: int, folder: Path, turns: int = 1
+) -> list[dict[str, Any]]:
+    """`n` SFT rows of exact world questions (the direct answer as target). With `turns` > 1 a row is a
+    conversation: the sampled question, then `turns - 1` follow-up questions about the same images
+    (`QuestionSampler.follow_ups`), each answered directly."""
     rows = []
-    for sample in QuestionSampler(config, seed=seed).samples(n):
+    sampler = QuestionSampler(config, seed=seed)
+    for sample in sampler.samples(n):
         images = [box_image_ref(box) for box in sample.scene.boxes]
         paths = [_store(image, folder) for image in images]
-        rows.append(trl_sft(user_turn(images, sample.question, LAYOUT), sample.answer, paths))
+        more = [(s.question, s.answer) for s in sampler.follow_ups(sample, turns - 1)] if turns > 1 else []
+        rows.append(trl_sft(user_turn(images, sample.question, LAYOUT), sample.answer, paths, more))
     return rows
 
 
@@ -81,7 +92,7 @@ def build_training_data(targets: Sequence[str], answerer: str, config: LoopConfi
     out.mkdir(parents=True, exist_ok=True)
     sft: list[dict[str, Any]] = []
     dpo: list[dict[str, Any]] = []
-    counts = dict.fromkeys(("chains", "pairs", "targeted", "replay"), 0)
+    counts = dict.fromkeys(("chains", "pairs", "targeted", "primitive", "replay"), 0)
     common = {"seed": config.data_seed, "batch_size": config.batch_size}
     if config.chains:
         chains = WorldChainConfig(skills=targets, layout=LAYOUT, images_per_sample=(3, 4))
@@ -107,12 +118,33 @@ def build_training_data(targets: Sequence[str], answerer: str, config: LoopConfi
             counts["pairs"] += 1
     if config.targeted_questions:
         targeted = QuestionConfig(skills=targets)
-        sft += world_question_rows(targeted, config.data_seed, config.targeted_questions, out)
+        sft += world_question_rows(
+            targeted, config.data_seed, config.targeted_questions, out, config.questions_per_row
+        )
         counts["targeted"] = config.targeted_questions
+    simple = _primitive_config(targets)
+    if config.primitive_questions and simple is not None:
+        sft += world_question_rows(
+            simple, config.data_seed + 2, config.primitive_questions, out, config.questions_per_row
+        )
+        counts["primitive"] = config.primitive_questions
     if config.replay_questions:
-        sft += world_question_rows(QuestionConfig(), config.data_seed + 1, config.replay_questions, out)
+        sft += world_question_rows(
+            QuestionConfig(), config.data_seed + 1, config.replay_questions, out, config.questions_per_row
+        )
         counts["replay"] = config.replay_questions
     return TrainingData(_write(out / SFT_FILE, sft), _write(out / DPO_FILE, dpo), counts)
+
+
+def _primitive_config(targets: Sequence[str]) -> QuestionConfig | None:
+    """The question config of the primitive questions for `targets`; None when no one-object family asks
+    any of their prerequisites (sequence matching stands for itself and needs a sequence of images)."""
+    config = QuestionConfig(families=PRIMITIVE_FAMILIES, skills=prerequisites(targets))
+    try:
+        QuestionSampler(config)
+    except ValueError:  # the sampler's own test of whether some family can ask the skills
+        return None
+    return config
 
 
 def _write(path: Path, rows: list[dict[str, Any]]) -> Path | None:

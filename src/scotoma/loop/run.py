@@ -153,8 +153,10 @@ def run_loop(config: LoopConfig | None = None, out_dir: str | Path = "runs/loop"
         steps: dict[str, Any] = {}
         tick = time.perf_counter()
         if data.sft is not None:
+            # Conversations of several questions: every answer carries the loss, not just the last.
+            dense = ["loss_on=assistant"] if config.questions_per_row > 1 else []
             model, steps["sft"] = _train(
-                "sft", config.sft_recipe, data.sft, model, config.sft_overrides, out / "train_sft"
+                "sft", config.sft_recipe, data.sft, model, [*dense, *config.sft_overrides], out / "train_sft"
             )
         if config.dpo and data.dpo is not None:
             model, steps["dpo"] = _train(

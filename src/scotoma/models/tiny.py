@@ -15,32 +15,52 @@ from typing import Any
 
 FAMILIES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "idefics3")
 
-# Both templates render string content and lists of {"type": "text"|"image"} parts in order.
-QWEN_CHAT_TEMPLATE = (
-    "{% for message in messages %}<|im_start|>{{ message.role }}\n"
+
+def _chat_template(role: str, content: str, turn_end: str, bos: str, generation_prompt: str) -> str:
+    """A chat template whose assistant turns (content and end-of-turn token, not the role header) sit
+    inside {% generation %} markers, so TRL's assistant_only_loss can train on every answer of a
+    multi-turn conversation. The markers are no-ops when rendering."""
+    return (
+        f"{bos}{{% macro body(message) %}}{content}{turn_end}{{% endmacro %}}"
+        f"{{% for message in messages %}}{role}"
+        "{% if message.role == 'assistant' %}{% generation %}{{ body(message) }}{% endgeneration %}"
+        "{% else %}{{ body(message) }}{% endif %}{{ '\\n' }}{% endfor %}"
+        f"{{% if add_generation_prompt %}}{generation_prompt}{{% endif %}}"
+    )
+
+
+# Each template renders string content and lists of {"type": "text"|"image"} parts in order.
+QWEN_CHAT_TEMPLATE = _chat_template(
+    "<|im_start|>{{ message.role }}\n",
     "{% if message.content is string %}{{ message.content }}{% else %}{% for part in message.content %}"
     "{% if part.type == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
-    "{% elif part.type == 'text' %}{{ part.text }}{% endif %}{% endfor %}{% endif %}<|im_end|>\n"
-    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    "{% elif part.type == 'text' %}{{ part.text }}{% endif %}{% endfor %}{% endif %}",
+    "<|im_end|>",
+    bos="",
+    generation_prompt="<|im_start|>assistant\n",
 )
-IDEFICS3_CHAT_TEMPLATE = (
-    "<|begin_of_text|>{% for message in messages %}{{ message.role | capitalize }}:"
-    "{% if message.content is string %} {{ message.content }}{% else %}{% for part in message.content %}"
-    "{% if part.type == 'image' %}<image>{% elif part.type == 'text' %} {{ part.text }}{% endif %}"
-    "{% endfor %}{% endif %}<end_of_utterance>\n{% endfor %}"
-    "{% if add_generation_prompt %}Assistant:{% endif %}"
+_IDEFICS3_PARTS = {
+    "role": "{{ message.role | capitalize }}:",
+    "turn_end": "<end_of_utterance>",
+    "bos": "<|begin_of_text|>",
+    "generation_prompt": "Assistant:",
+}
+IDEFICS3_CHAT_TEMPLATE = _chat_template(
+    content="{% if message.content is string %} {{ message.content }}{% else %}"
+    "{% for part in message.content %}{% if part.type == 'image' %}<image>"
+    "{% elif part.type == 'text' %} {{ part.text }}{% endif %}{% endfor %}{% endif %}",
+    **_IDEFICS3_PARTS,
 )
 # A layout the world models may be trained with (`WorldTrainConfig.text_first`): a user turn's text first,
 # then its images. The visual tokens then come after the question, so (causal attention) each can check
 # itself against it, and the answer only has to find the tokens that matched; images-first, the answer
 # position does the whole search. Measured on the world answerer (docs/world-models-training.md): no gain
 # over images-first by 88k samples; kept as an option for longer runs. The template ships with the model.
-IDEFICS3_TEXT_FIRST_CHAT_TEMPLATE = (
-    "<|begin_of_text|>{% for message in messages %}{{ message.role | capitalize }}:"
-    "{% if message.content is string %} {{ message.content }}{% else %}{% for part in message.content %}"
-    "{% if part.type == 'text' %} {{ part.text }}{% endif %}{% endfor %}{% for part in message.content %}"
-    "{% if part.type == 'image' %}<image>{% endif %}{% endfor %}{% endif %}<end_of_utterance>\n{% endfor %}"
-    "{% if add_generation_prompt %}Assistant:{% endif %}"
+IDEFICS3_TEXT_FIRST_CHAT_TEMPLATE = _chat_template(
+    content="{% if message.content is string %} {{ message.content }}{% else %}"
+    "{% for part in message.content %}{% if part.type == 'text' %} {{ part.text }}{% endif %}{% endfor %}"
+    "{% for part in message.content %}{% if part.type == 'image' %}<image>{% endif %}{% endfor %}{% endif %}",
+    **_IDEFICS3_PARTS,
 )
 
 

@@ -46,9 +46,15 @@ def trl_message(role: str, conversation_or_text: Conversation | str) -> dict[str
     return {"role": message.role, "content": blocks}
 
 
-def trl_sft(prompt: Conversation, target: str, images: list[str]) -> dict[str, Any]:
-    """TRL SFT row: the user turn (image/text blocks) and the assistant target."""
-    return {"messages": [trl_message("user", prompt), trl_message("assistant", target)], "images": images}
+def trl_sft(
+    prompt: Conversation, target: str, images: list[str], follow_ups: Sequence[tuple[str, str]] = ()
+) -> dict[str, Any]:
+    """TRL SFT row: the user turn (image/text blocks) and the assistant target, then any follow-up
+    (question, answer) turns about the same images, text only."""
+    messages = [trl_message("user", prompt), trl_message("assistant", target)]
+    for question, answer in follow_ups:
+        messages += [trl_message("user", question), trl_message("assistant", answer)]
+    return {"messages": messages, "images": images}
 
 
 def trl_dpo(prompt: Conversation, chosen: str, rejected: str, images: list[str]) -> dict[str, Any]:

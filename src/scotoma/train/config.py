@@ -22,6 +22,7 @@ from scotoma.train.recipe_files import STAGES, coerce_field, override_values, re
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 MIXINGS = ("flat", "curriculum")
+LOSS_ON = ("completion", "assistant", "all")  # SFTRecipe.loss_on
 LLM_LINEAR_LAYERS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -178,13 +179,19 @@ class SFTRecipe(TrainRecipe):
 
     stage: ClassVar[str] = "sft"
 
-    completion_only_loss: bool = field(
-        default=True,
+    loss_on: str = field(
+        default="completion",
         metadata={
-            "help": "Loss on the last assistant turn only (the prompt and images are context), as "
-            "LLaMA-Factory trains; false = loss on every token of the conversation."
+            "help": "Which tokens carry the loss: completion (the last assistant turn; the prompt and "
+            "images are context, as LLaMA-Factory trains), assistant (every assistant turn of a multi-turn "
+            "conversation: several answers per pass over the images) or all (every token)."
         },
     )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.loss_on not in LOSS_ON:
+            raise ValueError(f"recipe field loss_on={self.loss_on!r} must be one of {', '.join(LOSS_ON)}")
 
 
 @dataclass

@@ -160,6 +160,26 @@ def _image_cell(image: Any, where: str) -> dict[str, Any]:
     )
 
 
+def _rendered(example: dict[str, Any], processor: Any) -> tuple[str, list[str]]:
+    """A row as TRL's collators render it: the context text (conversation or prompt) and the completions."""
+    from trl.data_utils import apply_chat_template
+
+    keys = ("messages", "prompt", "completion", "chosen", "rejected")
+    rendered = apply_chat_template({key: example[key] for key in keys if key in example}, processor)
+    context = rendered.get("text", rendered.get("prompt", ""))
+    return context, [rendered[key] for key in ("completion", "chosen", "rejected") if key in rendered]
+
+
+def _text_tokens(text: str, processor: Any) -> int:
+    return len(processor.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def _tail_tokens(example: dict[str, Any], tails: list[str], processor: Any, completion_tokens: int) -> int:
+    if tails:
+        return max(_text_tokens(tail, processor) for tail in tails)
+    return 0 if "messages" in example else completion_tokens
+
+
 def token_length(example: dict[str, Any], processor: Any, completion_tokens: int = 0) -> int:
     """Tokens of the longest sequence a training row becomes, image tokens included.
 
@@ -168,20 +188,62 @@ def token_length(example: dict[str, Any], processor: Any, completion_tokens: int
     + "chosen"/"rejected" counts the prompt plus the longest completion; a prompt alone (GRPO) counts the
     prompt plus `completion_tokens`.
     """
-    from trl.data_utils import apply_chat_template
-
     images = list(example.get("images") or [])
-    keys = ("messages", "prompt", "completion", "chosen", "rejected")
-    rendered = apply_chat_template({key: example[key] for key in keys if key in example}, processor)
-    context = rendered.get("text", rendered.get("prompt", ""))
+    context, tails = _rendered(example, processor)
     encoded = processor(text=[context], images=[images] if images else None, add_special_tokens=False)
-    tokens = len(encoded["input_ids"][0])
-    tails = [rendered[key] for key in ("completion", "chosen", "rejected") if key in rendered]
-    if tails:
-        tokens += max(len(processor.tokenizer(tail, add_special_tokens=False)["input_ids"]) for tail in tails)
-    elif "messages" not in example:
-        tokens += completion_tokens
-    return tokens
+    return len(encoded["input_ids"][0]) + _tail_tokens(example, tails, processor, completion_tokens)
+
+
+class _ImageTokens:
+    """Tokens an image adds beyond its placeholder, by image size, measured once per size.
+
+    A VLM processor expands each image placeholder by the image's dimensions alone (Qwen2-VL's patch
+    grid, Idefics3's tiles), so this is the processor's own count, without resizing every image.
+    """
+
+    def __init__(self, processor: Any) -> None:
+        self.processor = processor
+        self.placeholder = getattr(processor, "image_token", None)
+        self.by_size: dict[tuple[int, int], int] = {}
+
+    def __call__(self, size: tuple[int, int]) -> int:
+        if size not in self.by_size:
+            blank = Image.new("RGB", size)
+            encoded = self.processor(text=[self.placeholder], images=[[blank]], add_special_tokens=False)
+            self.by_size[size] = len(encoded["input_ids"][0]) - _text_tokens(self.placeholder, self.processor)
+        return self.by_size[size]
+
+
+def _image_size(cell: dict[str, Any]) -> tuple[int, int]:
+    """An undecoded image cell's (width, height), from the file header alone."""
+    with Image.open(cell["path"] if cell.get("bytes") is None else io.BytesIO(cell["bytes"])) as image:
+        return image.size
+
+
+def token_lengths(dataset: Dataset, processor: Any, completion_tokens: int = 0) -> list[int]:
+    """`token_length` of every row, without decoding or resizing any image: the rendered text is
+    tokenised with its image placeholders, and each image adds what an image of its size adds
+    (`_ImageTokens`). The first row of each image count is checked against `token_length`; on any
+    difference (a processor whose expansion depends on more than the size) every row is counted exactly.
+    """
+    from datasets import Image as ImageFeature
+    from datasets import List
+
+    if "images" not in dataset.column_names or getattr(processor, "image_token", None) is None:
+        return [token_length(row, processor, completion_tokens) for row in dataset]
+    undecoded = dataset.cast_column("images", List(ImageFeature(decode=False)))
+    image_tokens, checked, lengths = _ImageTokens(processor), set(), []
+    for index, row in enumerate(undecoded):
+        context, tails = _rendered(row, processor)
+        cells = row["images"] or []
+        tokens = _text_tokens(context, processor) + sum(image_tokens(_image_size(cell)) for cell in cells)
+        tokens += _tail_tokens(row, tails, processor, completion_tokens)
+        if len(cells) not in checked:
+            checked.add(len(cells))
+            if tokens != token_length(dataset[index], processor, completion_tokens):
+                return [token_length(row, processor, completion_tokens) for row in dataset]
+        lengths.append(tokens)
+    return lengths
 
 
 def drop_over_budget(
@@ -192,7 +254,7 @@ def drop_over_budget(
     Raises:
         ValueError: every row is over budget (the message gives the shortest length found).
     """
-    lengths = [token_length(row, processor, completion_tokens) for row in dataset]
+    lengths = token_lengths(dataset, processor, completion_tokens)
     keep = [i for i, length in enumerate(lengths) if length <= max_tokens]
     if lengths and not keep:
         raise ValueError(

@@ -6,8 +6,10 @@ Those are `SFTRecipe`'s defaults. Departures from the paper:
 
 - Which layers get LoRA and its alpha/dropout are not given in the paper; here: the language model's
   attention and MLP projections, alpha = 2 x rank, no dropout (LLaMA-Factory's defaults).
-- The loss is on the final assistant turn only (`completion_only_loss`); the paper does not say, and this
-  is what LLaMA-Factory-style training does. Set completion_only_loss=false for loss on every token.
+- The loss is on the final assistant turn only (`loss_on: completion`); the paper does not say, and this
+  is what LLaMA-Factory-style training does. `loss_on: assistant` trains every assistant turn of a
+  multi-turn conversation (TRL's assistant_only_loss: the chat template's {% generation %} markers, or
+  TRL's training template for known families); `loss_on: all` trains every token.
 - Samples over the 32,768-token budget are dropped and counted; the paper does not mention any.
 - Batch size 8 is per device here (the paper's 8 A100s are not described as data parallel or not).
 - Images are resized by the model's processor (cap it with ?max_pixels= in the model spec); VISC crops
@@ -66,7 +68,7 @@ def train_sft(
     loaded = load_model(recipe, model)
 
     # The last assistant turn becomes the completion, so TRL masks the prompt (and its images) from the loss.
-    if recipe.completion_only_loss:
+    if recipe.loss_on == "completion":
         dataset = split_last_turn(dataset)
     dataset, dropped = drop_over_budget(dataset, loaded.processor, recipe.max_tokens)
     dataset, common = trainer_arguments(recipe, out_dir, dataset)
@@ -74,7 +76,8 @@ def train_sft(
     args = SFTConfig(
         **common,
         max_length=None,  # the budget was enforced above by dropping; truncation would cut image tokens
-        completion_only_loss=recipe.completion_only_loss,
+        completion_only_loss=recipe.loss_on == "completion",
+        assistant_only_loss=recipe.loss_on == "assistant",
     )
     logger = step_logger(run)
     trainer = SFTTrainer(

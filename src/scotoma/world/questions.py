@@ -33,7 +33,9 @@ the family and target (a new frame), and only after half the restarts takes a ra
 
 from __future__ import annotations
 
+import dataclasses
 import random
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +60,7 @@ STRUCTURED_FAMILIES = ("comparison", "cross_image", "statement")  # asked of nea
 _DESCRIPTION_SKILLS = frozenset(s for s in SKILLS if s.startswith(("attribute:", "spatial:")))
 _RESTARTS = 50  # whole draws per sample before giving up (only a skills filter makes this bite)
 _MIN_OBJECTS = {"spatial": 2}  # "Is the circle left of the square?" needs two objects in one box
+_FOLLOW_UP_CANDIDATES = 6  # valid questions weighed per follow-up turn (`QuestionSampler.follow_ups`)
 _GOLDEN = (5**0.5 - 1) / 2  # turn * golden ratio mod 1 spreads evenly over [0, 1): low-discrepancy targets
 
 
@@ -209,6 +212,57 @@ class QuestionSampler:
             f"no valid question{wanted} for sample {index} in {_RESTARTS} draws from families "
             f"{self.families}; loosen the config (for skills, add families that exercise them)"
         )
+
+    def follow_ups(self, sample: WorldSample, n: int) -> list[WorldSample]:
+        """`n` more questions about `sample`'s scene (the same images), of the config's families and skills.
+
+        For dense supervision: several answers per pass over the images (the loop trains a sample and
+        its follow-ups as one multi-turn conversation). Each is a valid program drawn on the scene and a
+        question not yet asked of it. Random programs on a fixed scene lean towards "no" and "0", so of up
+        to `_FOLLOW_UP_CANDIDATES` valid candidates the one whose answer is rarest so far is kept (the
+        first with an answer not yet given ends the search). Fewer than `n` come back when the scene
+        offers no more (a skills filter few programs on it meet). A pure function of (seed, index, n).
+        """
+        rng = random.Random(f"{self.seed}:{sample.index}:follow-ups")
+        scene, k, wanted = sample.scene, len(sample.scene.boxes), set(self.config.skills)
+        families = [f for f in self.families if min_images(f) <= k]
+        asked, answers, found = {sample.question}, Counter([sample.answer]), []
+        for turn in range(1, n + 1):
+            best, candidates = None, 0
+            for _ in range(self.config.max_tries):
+                family = rng.choice(families)
+                program = random_program(rng, k, [family], self.depth[family], self.programs, scene)
+                verdict = judge(program, scene)
+                if not verdict.valid or (wanted and not wanted & set(verdict.skills)):
+                    continue
+                variant = rng.randrange(variants(program))
+                question = render(program, variant)
+                if question in asked:
+                    continue
+                candidates += 1
+                if best is None or answers[verdict.answer] < answers[best[0].answer]:
+                    best = (verdict, variant, question)
+                if answers[verdict.answer] == 0 or candidates == _FOLLOW_UP_CANDIDATES:
+                    break
+            if best is None:
+                break
+            verdict, variant, question = best
+            asked.add(question)
+            answers[verdict.answer] += 1
+            found.append(
+                dataclasses.replace(
+                    sample,
+                    key=f"{sample.key}/{turn}",
+                    question=question,
+                    answer=verdict.answer,
+                    program=verdict.program,
+                    family=verdict.family,
+                    skills=verdict.skills,
+                    variant=variant,
+                    target=None,
+                )
+            )
+        return found
 
     # -- drawing ---------------------------------------------------------------------------------------
     def _structure(self, rng: random.Random, family: str, k: int) -> str:

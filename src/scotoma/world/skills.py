@@ -14,6 +14,7 @@ This module reads nodes by class name only, so it has no import of `programs` (w
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 SKILLS: tuple[str, ...] = (
@@ -87,6 +88,30 @@ FAMILY_SKILLS: dict[str, tuple[str, ...]] = {
     "sequence": ("sequence:change", "sequence:order", "localization"),
     "statement": ("statement", "quantifier"),
 }
+
+# Families that ask about one thing in one scope (is there, how many, what colour, is it above); the
+# other families compose these steps.
+PRIMITIVE_FAMILIES: tuple[str, ...] = ("existence", "counting", "attribute", "spatial", "localized")
+
+# The primitive skills a composite skill's questions are built from: of random programs needing the
+# composite, all need one of these (74% for the size comparisons, whose filters may leave size out).
+# A skill not listed (sequence matching too: it names objects, it does not count them) stands for itself.
+PREREQUISITES: dict[str, tuple[str, ...]] = {
+    "arithmetic": ("counting",),
+    "comparison:count": ("counting",),
+    "comparison:size": ("attribute:size",),
+    "cross_image:comparison": ("attribute:size", "counting"),
+    "global_search": ("counting", "existence"),
+    "quantifier": ("counting", "existence"),
+    "statement": ("counting", "existence"),
+}
+
+
+def prerequisites(skills: Iterable[str]) -> tuple[str, ...]:
+    """The primitive skills the given skills are built from (a primitive skill stands for itself),
+    sorted: what the simple questions of a simple-to-hard curriculum should exercise."""
+    return tuple(sorted({p for skill in skills for p in PREREQUISITES.get(skill, (skill,))}))
+
 
 _RELATION_SKILL = {
     "above": "spatial:above",
