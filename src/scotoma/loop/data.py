@@ -81,7 +81,7 @@ def world_question_rows(
     for sample in sampler.samples(n):
         images = [box_image_ref(box) for box in sample.scene.boxes]
         paths = [_store(image, folder) for image in images]
-        more = [(s.question, s.answer) for s in sampler.follow_ups(sample, turns - 1)] if turns > 1 else []
+        more = [(s.question, s.answer) for s in sampler.follow_ups(sample, turns - 1)]
         rows.append(trl_sft(user_turn(images, sample.question, LAYOUT), sample.answer, paths, more))
     return rows
 
@@ -122,8 +122,7 @@ def build_training_data(targets: Sequence[str], answerer: str, config: LoopConfi
             targeted, config.data_seed, config.targeted_questions, out, config.questions_per_row
         )
         counts["targeted"] = config.targeted_questions
-    simple = _primitive_config(targets)
-    if config.primitive_questions and simple is not None:
+    if config.primitive_questions and (simple := _primitive_config(targets)) is not None:
         sft += world_question_rows(
             simple, config.data_seed + 2, config.primitive_questions, out, config.questions_per_row
         )

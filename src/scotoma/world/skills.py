@@ -94,8 +94,9 @@ FAMILY_SKILLS: dict[str, tuple[str, ...]] = {
 PRIMITIVE_FAMILIES: tuple[str, ...] = ("existence", "counting", "attribute", "spatial", "localized")
 
 # The primitive skills a composite skill's questions are built from: of random programs needing the
-# composite, all need one of these (74% for the size comparisons, whose filters may leave size out).
-# A skill not listed (sequence matching too: it names objects, it does not count them) stands for itself.
+# composite, all need one of these, except comparisons of size (74-81%: their filters may leave size out)
+# and across images (95%, the size comparisons among them). A skill not listed (sequence matching too: it
+# names objects, it does not count them) stands for itself.
 PREREQUISITES: dict[str, tuple[str, ...]] = {
     "arithmetic": ("counting",),
     "comparison:count": ("counting",),
