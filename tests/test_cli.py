@@ -23,7 +23,7 @@ def test_probe_without_shipped_models_says_how_to_get_them(tmp_path):
     result = runner.invoke(
         app, ["probe", "--answerer", "builtin:no-such-model", "--out", str(tmp_path / "p")]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "train" in result.output
 
 

@@ -64,7 +64,7 @@ def test_rerun_resumes_and_a_different_request_needs_force(tmp_path):
     text = (tmp_path / "records.jsonl").read_text()
     assert text.startswith(first) and len(text.splitlines()) == 8
     clash = generate(tmp_path, "--n", "5", "--seed", "1")
-    assert clash.exit_code == 1 and "different" in clash.output
+    assert clash.exit_code == 2 and "different" in clash.output
     assert generate(tmp_path, "--n", "3", "--seed", "1", "--force").exit_code == 0
     assert [r["key"] for r in read_samples(tmp_path)] == ["1-0", "1-1", "1-2"]
 
@@ -94,9 +94,9 @@ def test_show_prints_one_sample(tmp_path):
     first = runner.invoke(app, ["world", "show", str(tmp_path)])
     assert first.exit_code == 0 and "0-0" in first.output
     missing = runner.invoke(app, ["world", "show", str(tmp_path), "7-7"])
-    assert missing.exit_code == 1 and "no sample" in missing.output
+    assert missing.exit_code == 2 and "no sample" in missing.output
     nothing = runner.invoke(app, ["world", "show", str(tmp_path / "nowhere")])
-    assert nothing.exit_code == 1 and "scotoma world generate" in nothing.output
+    assert nothing.exit_code == 2 and "scotoma world generate" in nothing.output
 
 
 def test_the_readme_world_command_runs(tmp_path):

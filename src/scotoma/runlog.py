@@ -28,6 +28,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
+from scotoma.errors import ScotomaError
+
 try:  # POSIX only; elsewhere a run directory is simply not guarded against a second writer
     import fcntl
 except ImportError:  # pragma: no cover
@@ -50,7 +52,7 @@ VERSIONED_PACKAGES = (
 T = TypeVar("T")
 
 
-class RunDirError(RuntimeError):
+class RunDirError(ScotomaError, RuntimeError):
     """A run directory that cannot be opened or written as asked; the message says what to do."""
 
 

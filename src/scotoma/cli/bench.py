@@ -70,27 +70,23 @@ def bench(
     from scotoma.bench import print_results, run_bench, write_html
 
     settings = ",".join(setting) if setting else "IQ"
-    try:
-        result = run_bench(
-            benchmark,
-            model,
-            settings,
-            permute,
-            out,
-            captioner,
-            seed,
-            data=data,
-            limit=limit,
-            judge_spec=judge,
-            batch_size=batch_size,
-            max_image_orders=max_image_orders or None,
-            n_boot=n_boot,
-            overwrite=force,
-            chain=chain,
-        )
-    except (ValueError, FileNotFoundError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1) from None
+    result = run_bench(
+        benchmark,
+        model,
+        settings,
+        permute,
+        out,
+        captioner,
+        seed,
+        data=data,
+        limit=limit,
+        judge_spec=judge,
+        batch_size=batch_size,
+        max_image_orders=max_image_orders or None,
+        n_boot=n_boot,
+        overwrite=force,
+        chain=chain,
+    )
     print_results(result.metrics)
     if html:
         write_html(Path(result.run_dir) / "results.html", metrics=result.metrics)

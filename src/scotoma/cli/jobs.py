@@ -33,15 +33,9 @@ def probe(
     With no arguments: shapes-world samples, builtin:questioner trained by GRPO against builtin:answerer
     with the exact oracle as verifier, then the zero-shot baseline on the same images.
     """
-    from scotoma.models import ModelError
     from scotoma.probe import probe_command
-    from scotoma.runlog import RunDirError
 
-    try:
-        probe_command(questioner, answerer, verifier, images, config, out, overrides or ())
-    except (ModelError, RunDirError, ValueError, FileNotFoundError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1) from None
+    probe_command(questioner, answerer, verifier, images, config, out, overrides or ())
 
 
 def report(
@@ -49,13 +43,9 @@ def report(
     out: Annotated[Path, typer.Option(help="Folder for report.html.")] = Path("runs/report"),
 ) -> None:
     """Write one self-contained HTML report (tables, radar plots, failure gallery) from run directories."""
-    from scotoma.report import RunError, write_report
+    from scotoma.report import write_report
 
-    try:
-        path = write_report(runs, out)
-    except (RunError, FileNotFoundError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1) from None
+    path = write_report(runs, out)
     typer.echo(f"report: {path}")
 
 
@@ -72,14 +62,10 @@ def taxonomy(
     ] = False,
 ) -> None:
     """Build the two-level failure taxonomy (paper 000, section 3.3) of probe runs."""
-    from scotoma.report import RunError, taxonomy_for_runs
+    from scotoma.report import taxonomy_for_runs
 
     if not stand_in and (primitives is None or labeller is None):
         raise typer.BadParameter("give --primitives and --labeller model specs, or --stand-in for world runs")
     models = {} if stand_in else {"primitive_model": primitives, "label_model": labeller, "meta_model": meta}
-    try:
-        built = taxonomy_for_runs(runs, out, stand_in=stand_in, **models)
-    except (RunError, FileNotFoundError, ValueError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1) from None
+    built = taxonomy_for_runs(runs, out, stand_in=stand_in, **models)
     typer.echo(f"taxonomy: {len(built.skills)} skills -> {out}")

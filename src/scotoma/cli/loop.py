@@ -20,15 +20,9 @@ def loop(
     """Probe the target, take its worst skills, synthesize chains and S2H pairs for them, train it (LoRA),
     then probe and bench it again; prints the before/after table and its verdicts."""
     from scotoma.loop import LoopConfig, format_table, run_loop
-    from scotoma.models import ModelError
-    from scotoma.runlog import RunDirError
 
-    try:
-        config = LoopConfig(answerer=answerer, questioner=questioner).with_overrides(overrides or [])
-        result = run_loop(config, out)
-    except (ModelError, RunDirError, ValueError, FileNotFoundError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1) from None
+    config = LoopConfig(answerer=answerer, questioner=questioner).with_overrides(overrides or [])
+    result = run_loop(config, out)
     typer.echo(format_table(result.metrics))
     typer.echo(f"fixed model: {result.model}; loop in {result.seconds / 60:.1f} min -> {result.out_dir}")
 

@@ -21,13 +21,9 @@ Force = Annotated[bool, typer.Option("--force", help="Replace a training run alr
 def _train(
     stage: str, recipe: str, data: list[Path], out: Path, overrides: list[str] | None, force: bool
 ) -> None:
-    from scotoma.train import TrainError, train_from_files
+    from scotoma.train import train_from_files
 
-    try:
-        result = train_from_files(stage, recipe, data, out, overrides or (), overwrite=force)
-    except (TrainError, ValueError, FileNotFoundError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1) from None
+    result = train_from_files(stage, recipe, data, out, overrides or (), overwrite=force)
     typer.echo(
         f"{stage}: {result.steps} steps on {result.samples} samples ({result.dropped} over the token budget "
         f"dropped), {result.mean_step_time_s:.3f} s/step -> {result.model_path}"

@@ -58,7 +58,6 @@ def world_generate(
 
     from rich.console import Console
 
-    from scotoma.runlog import RunDirError
     from scotoma.world.dataset import write_samples
     from scotoma.world.questions import QuestionConfig, QuestionSampler
     from scotoma.world.skills import FAMILIES
@@ -76,11 +75,7 @@ def world_generate(
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
     start = time.perf_counter()
-    try:
-        metrics = write_samples(sampler, n, out, overwrite=force, workers=workers)
-    except RunDirError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1) from None
+    metrics = write_samples(sampler, n, out, overwrite=force, workers=workers)
     _world_summary(Console(), metrics, out, time.perf_counter() - start)
 
 
@@ -127,14 +122,14 @@ def world_show(
     from rich.console import Console
     from rich.table import Table
 
+    from scotoma.errors import ScotomaError
     from scotoma.world.dataset import load_sample
     from scotoma.world.records import program_text
 
     try:
         found = load_sample(folder, sample)
-    except (FileNotFoundError, KeyError) as error:
-        typer.echo(f"error: {error.args[0]}", err=True)
-        raise typer.Exit(code=1) from None
+    except KeyError as error:  # no such sample: say which there are, as the boundary says any error
+        raise ScotomaError(error.args[0]) from None
     console = Console(soft_wrap=True)
     console.print(
         f"{found.key}  {found.family}  ({found.structure}, {len(found.images)} images)", markup=False

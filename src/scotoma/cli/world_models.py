@@ -89,11 +89,7 @@ def _train(
     line = f"scotoma world train-{kind} --out {shlex.quote(str(out))} {' '.join(options)}"
     with (out / "commands.txt").open("a") as file:  # the shipped README records every launch of the run
         file.write(line + "\n")
-    try:
-        result = train_world_model(config, out, minutes, samples, threads, force, typer.echo, device)
-    except (ValueError, RuntimeError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1) from None
+    result = train_world_model(config, out, minutes, samples, threads, force, typer.echo, device)
     typer.echo(
         f"{result.samples} samples, {result.steps} steps, {result.train_seconds / 60:.1f} min of training; "
         f"model at {result.model_path}"
@@ -194,13 +190,9 @@ def eval_model(
     """Evaluate a world model through the hf backend: accuracy per family/skill, NLVR1, question validity."""
     from scotoma.train.world_eval import world_evaluation
 
-    try:
-        result = world_evaluation(
-            model, kind, per_family, describe, chain_per_family, questions, nlvr, seed, threads
-        )
-    except (ValueError, RuntimeError, FileNotFoundError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1) from None
+    result = world_evaluation(
+        model, kind, per_family, describe, chain_per_family, questions, nlvr, seed, threads
+    )
     text = json.dumps(result, indent=1)
     if out is not None:
         out.write_text(text)
@@ -215,11 +207,7 @@ def ship_model(
     """Copy a trained world model into the package (safetensors, <= 25 MB) with its README and eval.json."""
     from scotoma.train.world_ship import ship_model as ship
 
-    try:
-        target = ship(run, name, json.loads(evaluation.read_text()))
-    except (ValueError, FileNotFoundError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1) from None
+    target = ship(run, name, json.loads(evaluation.read_text()))
     typer.echo(f"shipped {run / 'model'} as builtin:{name} in {target}")
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+from scotoma.errors import ScotomaError
 from scotoma.types import Completion, Conversation, GenConfig
 
 
-class ModelError(RuntimeError):
+class ModelError(ScotomaError, RuntimeError):
     """A backend could not serve a request; the message says what to do."""
 
 

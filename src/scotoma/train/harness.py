@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scotoma.errors import ScotomaError
 from scotoma.models.base import ModelError
 from scotoma.models.hf import HFModel
 from scotoma.runlog import RunDir
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from datasets import Dataset
 
 
-class TrainError(RuntimeError):
+class TrainError(ScotomaError, RuntimeError):
     """A training run that cannot start as asked; the message says what to do."""
 
 
