@@ -22,12 +22,13 @@ import platform
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
+from scotoma.credentials import HOW, find_credential
 from scotoma.errors import ScotomaError
 
 try:  # POSIX only; elsewhere a run directory is simply not guarded against a second writer
@@ -179,15 +180,29 @@ def _key_of(record: Any) -> str:
 class RunDir:
     """One run directory; create or resume it with `RunDir.open`."""
 
-    def __init__(self, path: Path, spec: dict[str, Any], keys: list[str], lock_file: Any) -> None:
+    def __init__(
+        self,
+        path: Path,
+        spec: dict[str, Any],
+        keys: list[str],
+        lock_file: Any,
+        made: tuple[bool, bool] = (False, False),
+    ) -> None:
         self.path = path
         self.spec = spec
         self._done = set(keys)
         self._lock_file = lock_file  # kept open: the lock lives as long as this object or `close()`
+        self._made_dir, self._made_spec = made  # what this open created, so a failed start can take it back
 
     @classmethod
     def open(
-        cls, path: str | Path, command: str, config: dict[str, Any], seed: int, overwrite: bool = False
+        cls,
+        path: str | Path,
+        command: str,
+        config: dict[str, Any],
+        seed: int,
+        overwrite: bool = False,
+        own_files: Collection[str] = (),
     ) -> RunDir:
         """Create a run directory, or resume the one at `path` if it was started by the same request.
 
@@ -197,32 +212,50 @@ class RunDir:
             config: the settings of the run (dataclasses and paths are converted to JSON).
             seed: the run's random seed.
             overwrite: start over, deleting the records and metrics already in `path`.
+            own_files: names the caller wrote into `path` itself before opening (e.g. a command log);
+                any other file in a folder without spec.json makes it someone else's folder.
 
         Raises:
-            RunDirError: `path` holds a run of a different command, config or seed (and overwrite is
-                False), another process is writing it, or records.jsonl is corrupt beyond a torn last line.
+            RunDirError: `path` is a file, or a non-empty folder that is not a run directory (whatever
+                `overwrite` says: scotoma removes only files it wrote); `path` holds a run of a different
+                command, config or seed (and overwrite is False), another process is writing it, or
+                records.jsonl is corrupt beyond a torn last line.
         """
         path = Path(path)
+        credential = find_credential(dumps({"command": command, "config": config}))
+        if credential is not None:  # checked before the folder is made: a secret is never written
+            raise RunDirError(f"the run's settings hold a secret ({credential}); {HOW}")
+        if path.exists() and not path.is_dir():
+            raise RunDirError(f"{path} is a file, not a folder; give a new folder for the run directory")
+        if path.is_dir() and not (path / SPEC).exists():
+            foreign = sorted(
+                e.name for e in path.iterdir() if not e.name.startswith(".") and e.name not in own_files
+            )
+            if foreign:
+                raise RunDirError(
+                    f"{path} is not a scotoma run directory (no {SPEC}) and holds {len(foreign)} other "
+                    f"entries (e.g. {foreign[0]!r}); give a new or empty folder (scotoma removes only what "
+                    "it wrote)"
+                )
+        made_dir = not path.exists()
         path.mkdir(parents=True, exist_ok=True)
         lock_file = cls._lock(path)
         # Round-trip through JSON so that tuples, dataclasses and paths compare the way they are stored.
         asked = json.loads(dumps({"command": command, "config": config, "seed": seed}))
         spec_path = path / SPEC
+        made_spec = False
         if spec_path.exists() and not overwrite:
             spec = json.loads(spec_path.read_text(encoding="utf-8"))
             stored = {k: spec.get(k) for k in asked}
             if stored != asked:
                 differ = ", ".join(k for k in asked if stored[k] != asked[k])
+                lock_file.close()
                 raise RunDirError(
                     f"{path} holds a run with a different {differ} (stored: {dumps(stored)}); use a new "
                     "directory, or --force / overwrite=True to delete its records and start over"
                 )
         else:
-            if not overwrite and (path / RECORDS).exists():
-                raise RunDirError(
-                    f"{path} has {RECORDS} but no {SPEC}, so it cannot be resumed safely; use a new "
-                    "directory, or --force / overwrite=True to delete its records"
-                )
+            made_spec = not spec_path.exists()
             for name in (RECORDS, METRICS):
                 (path / name).unlink(missing_ok=True)
             spec = {
@@ -234,7 +267,7 @@ class RunDir:
             write_json_atomic(spec_path, spec)
         records = path / RECORDS
         records.touch()
-        return cls(path, spec, _repair_records(records), lock_file)
+        return cls(path, spec, _repair_records(records), lock_file, (made_dir, made_spec))
 
     @staticmethod
     def _lock(path: Path) -> Any:
@@ -303,16 +336,36 @@ class RunDir:
         path = self.path / METRICS
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
-    def close(self) -> None:
-        """Release the directory for other processes (also happens when the process ends)."""
+    def close(self, failed: bool = False) -> None:
+        """Release the directory for other processes (also happens when the process ends).
+
+        Args:
+            failed: the run stopped on an error. If this open started the run and nothing was written
+                since, the run is taken back (spec.json, records.jsonl, the lock, the folder if it made
+                it), so a re-run starts clean instead of finding a run that never ran.
+        """
+        if failed and self._made_spec and not self._done and not (self.path / METRICS).exists():
+            self._discard()
         if not self._lock_file.closed:
             self._lock_file.close()
+
+    def _discard(self) -> None:
+        ours = {SPEC, RECORDS, LOCK}
+        if any(e.name not in ours for e in self.path.iterdir()):
+            return  # something else was written meanwhile (sub-runs, images): keep it resumable
+        for name in (SPEC, RECORDS):
+            (self.path / name).unlink(missing_ok=True)
+        self._lock_file.close()
+        (self.path / LOCK).unlink(missing_ok=True)
+        if self._made_dir:
+            with contextlib.suppress(OSError):
+                self.path.rmdir()
 
     def __enter__(self) -> RunDir:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(failed=exc_type is not None)
 
 
 def pending(items: Iterable[T], key_fn: Callable[[T], str], run: RunDir) -> Iterator[T]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,10 +23,44 @@ class ImageError(ValueError):
     """An image that cannot be used: missing, unreadable, corrupt or not an image at all."""
 
 
-def _decode(data: bytes, where: str) -> Image.Image:
+DEFAULT_MAX_IMAGE_PIXELS = 64_000_000  # 8000 x 8000: past any VLM's input size, far below a bomb
+
+
+def max_image_pixels() -> int:
+    """The largest image, in pixels, that scotoma decodes: $SCOTOMA_MAX_IMAGE_PIXELS or 64 million.
+
+    A 48 KB PNG can declare 20000 x 20000 pixels (1.2 GB decoded); the size is read from the header and
+    checked before any pixel is decoded.
+    """
+    value = os.environ.get("SCOTOMA_MAX_IMAGE_PIXELS", "")
     try:
-        image = Image.open(io.BytesIO(data))
+        limit = int(value) if value else DEFAULT_MAX_IMAGE_PIXELS
+    except ValueError:
+        raise ImageError(f"SCOTOMA_MAX_IMAGE_PIXELS={value!r} is not a whole number of pixels") from None
+    if limit < 1:
+        raise ImageError(f"SCOTOMA_MAX_IMAGE_PIXELS={value!r} must be at least 1")
+    return limit
+
+
+def _too_large(where: str, width: int, height: int, limit: int) -> ImageError:
+    return ImageError(
+        f"{where} is {width}x{height} = {width * height / 1e6:.1f} megapixels, above the limit of "
+        f"{limit / 1e6:g}; downscale it, or raise SCOTOMA_MAX_IMAGE_PIXELS"
+    )
+
+
+def _decode(data: bytes, where: str, limit: int | None = None) -> Image.Image:
+    """Open and decode image bytes, refusing images over `limit` pixels (default `max_image_pixels()`)."""
+    limit = max_image_pixels() if limit is None else limit
+    try:
+        image = Image.open(io.BytesIO(data))  # reads the header only
+        if image.width * image.height > limit:
+            raise _too_large(where, image.width, image.height, limit)
         image.load()  # PIL is lazy; a truncated file only fails here
+    except Image.DecompressionBombError as error:  # PIL's own ceiling, above ours unless raised
+        raise ImageError(
+            f"{where} is too large to decode safely ({error}); downscale it below {limit / 1e6:g} megapixels"
+        ) from error
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise ImageError(
             f"{where} is not a readable image ({error}); check the file or re-export it as PNG/JPEG"
@@ -52,9 +87,13 @@ class ImageRef:
     data: bytes | None = field(default=None, repr=False, compare=False, hash=False)
 
     @classmethod
-    def from_bytes(cls, data: bytes, uri: str | None = None) -> ImageRef:
-        """Hash and validate encoded image bytes (PNG, JPEG, ...)."""
-        image = _decode(data, uri or "image bytes")
+    def from_bytes(cls, data: bytes, uri: str | None = None, max_pixels: int | None = None) -> ImageRef:
+        """Hash and validate encoded image bytes (PNG, JPEG, ...).
+
+        Raises:
+            ImageError: not an image, or over `max_pixels` pixels (default `max_image_pixels()`).
+        """
+        image = _decode(data, uri or "image bytes", max_pixels)
         return cls(hashlib.sha256(data).hexdigest(), uri, image.width, image.height, data)
 
     @classmethod

@@ -250,6 +250,9 @@ def run_bench(
             **summarize(list(run.records()), n_boot=n_boot, seed=seed),
         }
         run.write_metrics(metrics)
+    except BaseException:
+        run.close(failed=True)  # a run that wrote nothing yet is taken back
+        raise
     finally:
         run.close()
     return BenchResult(

@@ -38,13 +38,17 @@ def bench(
     judge: Annotated[
         str | None, typer.Option(help="Model spec that reads answers the rules leave unparsed.")
     ] = None,
-    limit: Annotated[int | None, typer.Option(help="Keep the first N items.")] = None,
-    max_image_orders: Annotated[int, typer.Option(help="Most image orders per item (0 = all).")] = 6,
-    batch_size: Annotated[int, typer.Option(help="Variants per model call.")] = 64,
-    seed: Annotated[int, typer.Option(help="Seed for generated suites, order sampling and bootstrap.")] = 0,
+    limit: Annotated[int | None, typer.Option(min=1, help="Keep the first N items.")] = None,
+    max_image_orders: Annotated[int, typer.Option(min=0, help="Most image orders per item (0 = all).")] = 6,
+    batch_size: Annotated[int, typer.Option(min=1, help="Variants per model call.")] = 64,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed for generated suites, order sampling and bootstrap.")
+    ] = 0,
     out: Annotated[Path | None, typer.Option(help="Run directory (default runs/bench/NAME--MODEL).")] = None,
     html: Annotated[bool, typer.Option(help="Also write results.html into the run directory.")] = True,
-    n_boot: Annotated[int, typer.Option(help="Bootstrap replicates of the confidence intervals.")] = 1000,
+    n_boot: Annotated[
+        int, typer.Option(min=0, help="Bootstrap replicates of the confidence intervals (0: none).")
+    ] = 1000,
     force: Annotated[bool, typer.Option("--force", help="Start over in an existing run directory.")] = False,
     chain: Annotated[
         bool, typer.Option("--chain", help="Ask in focus-chain style (paper 001) and score the final answer.")

@@ -10,7 +10,7 @@ import typer
 def serve(
     model: Annotated[str, typer.Option(help="Backend spec to expose, e.g. builtin:answerer or hf:PATH.")],
     host: Annotated[str, typer.Option(help="Interface to bind; loopback by default.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
     api_key: Annotated[
         str | None, typer.Option(help="Require this bearer token (or set SCOTOMA_SERVE_API_KEY).")
     ] = None,

@@ -13,9 +13,9 @@ synth_app = typer.Typer(
 
 Out = Annotated[Path, typer.Option(help="Run directory: records, every export format, metrics.")]
 Model = Annotated[str | None, typer.Option(help="Model spec playing the model-backed roles.")]
-N = Annotated[int, typer.Option(help="Samples to draw.")]
+N = Annotated[int, typer.Option(min=1, help="Samples to draw.")]
 Skills = Annotated[list[str] | None, typer.Option(help="Keep samples needing one of these skills.")]
-Seed = Annotated[int, typer.Option(help="Seeds every draw.")]
+Seed = Annotated[int, typer.Option(min=0, help="Seeds every draw.")]
 Force = Annotated[bool, typer.Option("--force", help="Delete what --out holds and start over.")]
 
 
@@ -54,7 +54,7 @@ def s2h(
     n: N = 100,
     skills: Skills = None,
     levels: Annotated[str, typer.Option(help="Levels to draw, e.g. L1,L2,L3.")] = "L1,L2,L3",
-    distractors: Annotated[int, typer.Option(help="Distractor images (paper: 3 is best).")] = 3,
+    distractors: Annotated[int, typer.Option(min=0, help="Distractor images (paper: 3 is best).")] = 3,
     mixture: Annotated[str, typer.Option(help="flat (paper: best) or curriculum.")] = "flat",
     relations: Annotated[Path | None, typer.Option(help="Relation-labelled JSONL for L2.")] = None,
     seed: Seed = 0,

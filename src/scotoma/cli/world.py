@@ -30,7 +30,7 @@ def comma_names(text: str | None) -> tuple[str, ...] | None:
 @world_app.command("generate")
 def world_generate(
     out: Annotated[Path, typer.Option(help="Output folder: records.jsonl, metrics.json, images/.")],
-    n: Annotated[int, typer.Option(help="Number of samples.")] = 200,
+    n: Annotated[int, typer.Option(min=1, help="Number of samples.")] = 200,
     images_per_sample: Annotated[
         str, typer.Option(help="Images per sample: K or K1-K2, within 1..8.")
     ] = "1-4",
@@ -42,16 +42,20 @@ def world_generate(
     ] = None,
     objects: Annotated[str, typer.Option(help="Objects per box: N or N1-N2, within 1..8.")] = "1-8",
     max_depth: Annotated[
-        int, typer.Option(help="Deepest program nesting (raised per family if needed).")
+        int, typer.Option(min=1, help="Deepest program nesting (raised per family if needed).")
     ] = 3,
-    seed: Annotated[int, typer.Option(help="Seed; sample i is the same for the same seed and options.")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed; sample i is the same for the same seed and options.")
+    ] = 0,
     balance: Annotated[
         bool, typer.Option("--balance/--no-balance", help="Balance answers per family (a target per sample).")
     ] = True,
     force: Annotated[
         bool, typer.Option("--force", help="Delete the records already in --out first.")
     ] = False,
-    workers: Annotated[int, typer.Option(help="Processes drawing samples; the records do not change.")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes drawing samples; the records do not change.")
+    ] = 1,
 ) -> None:
     """Write N samples of the shapes world: PNGs, questions, exact answers, programs and skills."""
     import time

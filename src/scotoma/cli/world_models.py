@@ -17,19 +17,28 @@ import typer
 from scotoma.cli.world import comma_names
 
 Out = Annotated[Path, typer.Option(help="Run folder: checkpoint/, model/, records.jsonl, curve.png.")]
-Minutes = Annotated[float | None, typer.Option(help="Stop after this many minutes of training in this call.")]
-Samples = Annotated[int | None, typer.Option(help="Stop once this many samples were seen in total.")]
-Threads = Annotated[int, typer.Option(help="torch CPU threads (1 is often fastest on a shared machine).")]
-Seed = Annotated[int, typer.Option(help="Seed of the weights and of the example stream.")]
-BatchSize = Annotated[int, typer.Option(help="Examples per optimiser step.")]
-Lr = Annotated[float, typer.Option(help="Peak learning rate.")]
-ScheduleSamples = Annotated[int, typer.Option(help="Cosine lr decay horizon in samples; flat floor after.")]
-EvalEvery = Annotated[int, typer.Option(help="Held-out evaluation every this many samples.")]
-CheckpointMinutes = Annotated[float, typer.Option(help="Minutes between checkpoints.")]
-VisionLoss = Annotated[
-    float, typer.Option(help="Weight of the dense per-cell object loss on the visual tokens; 0 turns it off.")
+Minutes = Annotated[
+    float | None, typer.Option(min=0, help="Stop after this many minutes of training in this call.")
 ]
-TextLayers = Annotated[int, typer.Option(help="Language-model layers (3 in the shipped models).")]
+Samples = Annotated[int | None, typer.Option(min=1, help="Stop once this many samples were seen in total.")]
+Threads = Annotated[
+    int, typer.Option(min=1, help="torch CPU threads (1 is often fastest on a shared machine).")
+]
+Seed = Annotated[int, typer.Option(min=0, help="Seed of the weights and of the example stream.")]
+BatchSize = Annotated[int, typer.Option(min=1, help="Examples per optimiser step.")]
+Lr = Annotated[float, typer.Option(min=0, help="Peak learning rate.")]
+ScheduleSamples = Annotated[
+    int, typer.Option(min=1, help="Cosine lr decay horizon in samples; flat floor after.")
+]
+EvalEvery = Annotated[int, typer.Option(min=1, help="Held-out evaluation every this many samples.")]
+CheckpointMinutes = Annotated[float, typer.Option(min=0, help="Minutes between checkpoints.")]
+VisionLoss = Annotated[
+    float,
+    typer.Option(
+        min=0, help="Weight of the dense per-cell object loss on the visual tokens; 0 turns it off."
+    ),
+]
+TextLayers = Annotated[int, typer.Option(min=1, help="Language-model layers (3 in the shipped models).")]
 TextFirst = Annotated[
     bool, typer.Option(help="Put the prompt's text before its images (the model's chat template).")
 ]
@@ -82,14 +91,11 @@ def _train(
         raise typer.BadParameter(str(error)) from None
     if minutes is None and samples is None:
         raise typer.BadParameter("give --minutes and/or --samples: training runs until a budget is spent")
-    out.mkdir(parents=True, exist_ok=True)
     budget = {"minutes": minutes, "samples": samples, "threads": threads, "device": device}
     options = [option_text(k, v) for k, v in {**budget, **settings}.items() if v not in (None, "", ())]
     options += ["--force"] if force else []
     line = f"scotoma world train-{kind} --out {shlex.quote(str(out))} {' '.join(options)}"
-    with (out / "commands.txt").open("a") as file:  # the shipped README records every launch of the run
-        file.write(line + "\n")
-    result = train_world_model(config, out, minutes, samples, threads, force, typer.echo, device)
+    result = train_world_model(config, out, minutes, samples, threads, force, typer.echo, device, line)
     typer.echo(
         f"{result.samples} samples, {result.steps} steps, {result.train_seconds / 60:.1f} min of training; "
         f"model at {result.model_path}"
@@ -108,20 +114,29 @@ def train_answerer(
     lr: Lr = 1e-3,
     schedule_samples: ScheduleSamples = 500_000,
     describe_only_samples: Annotated[
-        int, typer.Option(help="Describe-only samples before QA starts.")
+        int, typer.Option(min=0, help="Describe-only samples before QA starts.")
     ] = 20_000,
-    describe_share: Annotated[float, typer.Option(help="Share of describe samples after that.")] = 0.3,
-    chain_share: Annotated[float, typer.Option(help="Share of describe-then-answer samples.")] = 0.15,
+    describe_share: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of describe samples after that.")
+    ] = 0.3,
+    chain_share: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of describe-then-answer samples.")
+    ] = 0.15,
     focus_families: Annotated[
         str, typer.Option(help="Comma-separated families asked more often (e.g. existence,attribute).")
     ] = "",
-    focus_share: Annotated[float, typer.Option(help="Share of samples asking a focus family.")] = 0.0,
+    focus_share: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of samples asking a focus family.")
+    ] = 0.0,
     focus_skills: Annotated[
         str,
         typer.Option(help="Comma-separated skills each focus question must also need (e.g. spatial:edge)."),
     ] = "",
     focus_skills_share: Annotated[
-        float, typer.Option(help="Share of focus questions held to --focus-skills; the rest ask anything.")
+        float,
+        typer.Option(
+            min=0, max=1, help="Share of focus questions held to --focus-skills; the rest ask anything."
+        ),
     ] = 1.0,
     vision_loss_weight: VisionLoss = 1.0,
     text_layers: TextLayers = 3,
@@ -174,16 +189,18 @@ def train_questioner(
 def eval_model(
     model: Annotated[str, typer.Argument(help="Model spec: builtin:answerer, hf:runs/answerer/model, ...")],
     kind: Annotated[str, typer.Option(help="answerer or questioner.")] = "answerer",
-    per_family: Annotated[int, typer.Option(help="Held-out questions per family.")] = 50,
-    describe: Annotated[int, typer.Option(help="Held-out descriptions (answerer).")] = 50,
+    per_family: Annotated[int, typer.Option(min=0, help="Held-out questions per family.")] = 50,
+    describe: Annotated[int, typer.Option(min=0, help="Held-out descriptions (answerer).")] = 50,
     chain_per_family: Annotated[
-        int, typer.Option(help="Held-out describe-then-answer questions per family.")
+        int, typer.Option(min=0, help="Held-out describe-then-answer questions per family.")
     ] = 10,
-    questions: Annotated[int, typer.Option(help="Held-out questioner prompts.")] = 200,
+    questions: Annotated[int, typer.Option(min=0, help="Held-out questioner prompts.")] = 200,
     nlvr: Annotated[
-        int, typer.Option(help="NLVR1 dev examples (0 skips; -1 all), each in 6 box orders.")
+        int, typer.Option(min=-1, help="NLVR1 dev examples (0 skips; -1 all), each in 6 box orders.")
     ] = 500,
-    seed: Annotated[int, typer.Option(help="The training seed; the held-out set is derived from it.")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, help="The training seed; the held-out set is derived from it.")
+    ] = 0,
     threads: Threads = 1,
     out: Annotated[Path | None, typer.Option(help="Write the evaluation as JSON here.")] = None,
 ) -> None:

@@ -175,6 +175,9 @@ def run_loop(config: LoopConfig | None = None, out_dir: str | Path = "runs/loop"
             "seconds": timings,
         }
         run.write_metrics(metrics)
+    except BaseException:
+        run.close(failed=True)  # a run that wrote nothing yet is taken back
+        raise
     finally:
         run.close()
     return LoopResult(out, targets, model, metrics, time.perf_counter() - started)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
+from scotoma.credentials import HOW, find_credential
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -28,6 +30,9 @@ class ModelSpec:
                 f"model spec {spec!r} has no kind; write KIND:TARGET, e.g. hf:Qwen/Qwen2.5-VL-3B-Instruct, "
                 "openai:gpt-4o@https://api.openai.com/v1, builtin:answerer, scripted:yes"
             )
+        credential = find_credential(spec)
+        if credential is not None:
+            raise ValueError(f"model spec has a secret ({credential}); {HOW}")
         target, _, query = rest.partition("?")
         return cls(kind, target, dict(parse_qsl(query, keep_blank_values=True)))
 

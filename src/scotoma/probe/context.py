@@ -90,30 +90,34 @@ class ProbeContext:
         # local weights by their digest: a retrained answerer in the same folder is another run
         weights = {role: weights_identity(getattr(config, role)) for role in ("questioner", "answerer")}
         run = RunDir.open(run_path, "probe", {**config.identity(), "weights": weights}, config.seed)
-        models = dict(models or {})
-        cache = ResponseCache(config.cache)
-        samples = load_samples(config)
-        prompts = PromptSet.resolve(
-            config.questioner,
-            config.answerer,
-            config.questioner_prompt,
-            config.answerer_prompt,
-            config.conme_prompt,
-            config.image_label,
-        )
-        answerer = CachedModel(models.get(config.answerer) or load_model(config.answerer), cache)
-        if config.verifier.startswith("judge:") and config.verifier[6:] in models:
-            from scotoma.judge.vlm_judge import VLMJudge
-
-            judge_model = CachedModel(models[config.verifier[6:]], cache)
-            verifier: Verifier = VLMJudge(
-                judge_model, config.verifier, max_new_tokens=config.judge_max_new_tokens
+        try:
+            models = dict(models or {})
+            cache = ResponseCache(config.cache)
+            samples = load_samples(config)
+            prompts = PromptSet.resolve(
+                config.questioner,
+                config.answerer,
+                config.questioner_prompt,
+                config.answerer_prompt,
+                config.conme_prompt,
+                config.image_label,
             )
-        elif config.verifier.startswith("judge:"):
-            verifier = get_verifier(config.verifier, cache, max_new_tokens=config.judge_max_new_tokens)
-        else:
-            verifier = get_verifier(config.verifier, cache)
-        embedder = embedder or get_embedder(config.embedder)
+            answerer = CachedModel(models.get(config.answerer) or load_model(config.answerer), cache)
+            if config.verifier.startswith("judge:") and config.verifier[6:] in models:
+                from scotoma.judge.vlm_judge import VLMJudge
+
+                judge_model = CachedModel(models[config.verifier[6:]], cache)
+                verifier: Verifier = VLMJudge(
+                    judge_model, config.verifier, max_new_tokens=config.judge_max_new_tokens
+                )
+            elif config.verifier.startswith("judge:"):
+                verifier = get_verifier(config.verifier, cache, max_new_tokens=config.judge_max_new_tokens)
+            else:
+                verifier = get_verifier(config.verifier, cache)
+            embedder = embedder or get_embedder(config.embedder)
+        except BaseException:
+            run.close(failed=True)  # nothing was asked yet: leave no run behind
+            raise
         return cls(config, out_dir, run, samples, prompts, answerer, verifier, embedder, cache, models)
 
     def questioner(self, spec: str) -> Model:

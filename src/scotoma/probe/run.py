@@ -144,6 +144,9 @@ def run_probe(
         summary = write_html(ctx.run.path / SUMMARY_HTML, metrics, examples, {s.key: s for s in ctx.samples})
         if not quiet and ctx.run.path == out_dir:
             print_summary(metrics, examples)
+    except BaseException:
+        ctx.run.close(failed=True)  # a run that wrote nothing yet is taken back
+        raise
     finally:
         ctx.run.close()
     return ProbeResult(out_dir, metrics, summary, time.perf_counter() - started)

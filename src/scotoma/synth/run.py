@@ -132,6 +132,9 @@ def run_synth(
                 bar.advance(len(chunk))
         seconds = time.perf_counter() - started
         metrics = _finish(run, plan.keys, producer, export, len(todo), seconds, kind, plan.models)
+    except BaseException:
+        run.close(failed=True)  # a run that wrote nothing yet is taken back
+        raise
     finally:
         run.close()
     return SynthResult(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,32 +67,35 @@ def train_dpo(
 
     out_dir = Path(out_dir)
     run = open_run(out_dir, recipe, len(dataset), overwrite)
-    loaded = load_model(recipe, model)
+    with run or nullcontext():  # a run that fails before its first step is taken back
+        loaded = load_model(recipe, model)
 
-    dataset, dropped = drop_over_budget(dataset, loaded.processor, recipe.max_tokens)
-    dataset, common = trainer_arguments(recipe, out_dir, dataset)
+        dataset, dropped = drop_over_budget(dataset, loaded.processor, recipe.max_tokens)
+        dataset, common = trainer_arguments(recipe, out_dir, dataset)
 
-    peft_config = lora_config(recipe, loaded.model)
-    # Full fine-tuning needs its own frozen reference; with LoRA the adapter-free base model is the reference.
-    ref_model = None if peft_config is not None else copy.deepcopy(loaded.model).eval().requires_grad_(False)
-    args = DPOConfig(
-        **common,
-        beta=recipe.beta,
-        loss_type=[recipe.loss_type],
-        max_length=None,  # the budget was enforced above by dropping; truncation would cut image tokens
-    )
-    logger = step_logger(run)
-    trainer = DPOTrainer(
-        model=loaded.model,
-        ref_model=ref_model,
-        args=args,
-        train_dataset=dataset,
-        processing_class=loaded.processor,
-        peft_config=peft_config,
-        callbacks=[logger, *callbacks],
-    )
-    trainer.train()
-    return finish(trainer, run, logger, loaded.processor, recipe, len(dataset), dropped)
+        peft_config = lora_config(recipe, loaded.model)
+        # Full fine-tuning needs its own frozen reference; with LoRA the adapter-free base model is it.
+        ref_model = (
+            None if peft_config is not None else copy.deepcopy(loaded.model).eval().requires_grad_(False)
+        )
+        args = DPOConfig(
+            **common,
+            beta=recipe.beta,
+            loss_type=[recipe.loss_type],
+            max_length=None,  # the budget was enforced above by dropping; truncation would cut image tokens
+        )
+        logger = step_logger(run)
+        trainer = DPOTrainer(
+            model=loaded.model,
+            ref_model=ref_model,
+            args=args,
+            train_dataset=dataset,
+            processing_class=loaded.processor,
+            peft_config=peft_config,
+            callbacks=[logger, *callbacks],
+        )
+        trainer.train()
+        return finish(trainer, run, logger, loaded.processor, recipe, len(dataset), dropped)
 
 
 __all__ = ["train_dpo"]

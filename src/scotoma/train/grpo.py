@@ -28,6 +28,7 @@ TRL 1.16 fails on LLaVA-OneVision with several images per prompt; that case is r
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,44 +83,45 @@ def train_grpo(
     if not rewards:
         raise TrainError("GRPO needs at least one reward function (recipe field rewards, or reward_funcs)")
     run = open_run(out_dir, recipe, len(dataset), overwrite)
-    loaded = load_model(recipe, model)
-    _refuse_llava_onevision_multi_image(loaded.model, dataset)
+    with run or nullcontext():  # a run that fails before its first step is taken back
+        loaded = load_model(recipe, model)
+        _refuse_llava_onevision_multi_image(loaded.model, dataset)
 
-    dataset, dropped = drop_over_budget(
-        dataset, loaded.processor, recipe.max_tokens, completion_tokens=recipe.max_completion_length
-    )
-    dataset, common = trainer_arguments(recipe, out_dir, dataset)
+        dataset, dropped = drop_over_budget(
+            dataset, loaded.processor, recipe.max_tokens, completion_tokens=recipe.max_completion_length
+        )
+        dataset, common = trainer_arguments(recipe, out_dir, dataset)
 
-    peft_config = lora_config(recipe, loaded.model)
-    if peft_config is None and recipe.beta > 0:
-        _make_reference_loadable(loaded.model, out_dir)
-    sequential = common.pop("train_sampling_strategy") == "sequential"
-    args = GRPOConfig(
-        **common,
-        shuffle_dataset=not sequential,  # GRPO samples prompts itself; a curriculum is read in order
-        num_generations=recipe.num_generations,
-        max_completion_length=recipe.max_completion_length,
-        temperature=recipe.temperature,
-        top_p=recipe.top_p,
-        beta=recipe.beta,
-        epsilon=recipe.epsilon,
-        num_iterations=recipe.num_iterations,
-        loss_type=recipe.loss_type,
-        scale_rewards=recipe.scale_rewards,
-        reward_weights=recipe.reward_weights,
-    )
-    logger = step_logger(run)
-    trainer = GRPOTrainer(
-        model=loaded.model,
-        reward_funcs=rewards,
-        args=args,
-        train_dataset=dataset,
-        processing_class=loaded.processor,
-        peft_config=peft_config,
-        callbacks=[logger, *callbacks],
-    )
-    trainer.train()
-    return finish(trainer, run, logger, loaded.processor, recipe, len(dataset), dropped)
+        peft_config = lora_config(recipe, loaded.model)
+        if peft_config is None and recipe.beta > 0:
+            _make_reference_loadable(loaded.model, out_dir)
+        sequential = common.pop("train_sampling_strategy") == "sequential"
+        args = GRPOConfig(
+            **common,
+            shuffle_dataset=not sequential,  # GRPO samples prompts itself; a curriculum is read in order
+            num_generations=recipe.num_generations,
+            max_completion_length=recipe.max_completion_length,
+            temperature=recipe.temperature,
+            top_p=recipe.top_p,
+            beta=recipe.beta,
+            epsilon=recipe.epsilon,
+            num_iterations=recipe.num_iterations,
+            loss_type=recipe.loss_type,
+            scale_rewards=recipe.scale_rewards,
+            reward_weights=recipe.reward_weights,
+        )
+        logger = step_logger(run)
+        trainer = GRPOTrainer(
+            model=loaded.model,
+            reward_funcs=rewards,
+            args=args,
+            train_dataset=dataset,
+            processing_class=loaded.processor,
+            peft_config=peft_config,
+            callbacks=[logger, *callbacks],
+        )
+        trainer.train()
+        return finish(trainer, run, logger, loaded.processor, recipe, len(dataset), dropped)
 
 
 def _make_reference_loadable(model: Any, out_dir: Path) -> None:

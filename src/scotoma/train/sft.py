@@ -19,6 +19,7 @@ Those are `SFTRecipe`'s defaults. Departures from the paper:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,31 +66,32 @@ def train_sft(
 
     out_dir = Path(out_dir)
     run = open_run(out_dir, recipe, len(dataset), overwrite)
-    loaded = load_model(recipe, model)
+    with run or nullcontext():  # a run that fails before its first step is taken back
+        loaded = load_model(recipe, model)
 
-    # The last assistant turn becomes the completion, so TRL masks the prompt (and its images) from the loss.
-    if recipe.loss_on == "completion":
-        dataset = split_last_turn(dataset)
-    dataset, dropped = drop_over_budget(dataset, loaded.processor, recipe.max_tokens)
-    dataset, common = trainer_arguments(recipe, out_dir, dataset)
+        # The last assistant turn becomes the completion: TRL masks the prompt (and its images) from the loss.
+        if recipe.loss_on == "completion":
+            dataset = split_last_turn(dataset)
+        dataset, dropped = drop_over_budget(dataset, loaded.processor, recipe.max_tokens)
+        dataset, common = trainer_arguments(recipe, out_dir, dataset)
 
-    args = SFTConfig(
-        **common,
-        max_length=None,  # the budget was enforced above by dropping; truncation would cut image tokens
-        completion_only_loss=recipe.loss_on == "completion",
-        assistant_only_loss=recipe.loss_on == "assistant",
-    )
-    logger = step_logger(run)
-    trainer = SFTTrainer(
-        model=loaded.model,
-        args=args,
-        train_dataset=dataset,
-        processing_class=loaded.processor,
-        peft_config=lora_config(recipe, loaded.model),
-        callbacks=[logger, *callbacks],
-    )
-    trainer.train()
-    return finish(trainer, run, logger, loaded.processor, recipe, len(dataset), dropped)
+        args = SFTConfig(
+            **common,
+            max_length=None,  # the budget was enforced above by dropping; truncation would cut image tokens
+            completion_only_loss=recipe.loss_on == "completion",
+            assistant_only_loss=recipe.loss_on == "assistant",
+        )
+        logger = step_logger(run)
+        trainer = SFTTrainer(
+            model=loaded.model,
+            args=args,
+            train_dataset=dataset,
+            processing_class=loaded.processor,
+            peft_config=lora_config(recipe, loaded.model),
+            callbacks=[logger, *callbacks],
+        )
+        trainer.train()
+        return finish(trainer, run, logger, loaded.processor, recipe, len(dataset), dropped)
 
 
 __all__ = ["train_sft"]

@@ -51,7 +51,7 @@ from scotoma.train.world_eval import (
     heldout_tasks,
 )
 from scotoma.train.world_plot import plot_curve
-from scotoma.train.world_ship import INIT_COMMANDS, source_commands
+from scotoma.train.world_ship import COMMANDS, INIT_COMMANDS, source_commands
 from scotoma.train.world_vision import VISION_HEADS, VisionSupervision, vision_head
 
 KINDS = ("answerer", "questioner")
@@ -243,6 +243,7 @@ def train_world_model(
     force: bool = False,
     log: Callable[[str], None] = print,
     device: str = "auto",
+    command: str | None = None,
 ) -> WorldTrainResult:
     """Train (or resume training) a world model until a budget is spent; see the module docstring.
 
@@ -256,6 +257,8 @@ def train_world_model(
         log: where progress lines go.
         device: "auto" (the first GPU if any, else CPU), "cpu" or "cuda[:N]". Not part of the config, so a
             run may move between machines; results are bit-exact only on the same device and thread count.
+        command: the command line of this launch, appended to commands.txt in `out` (the shipped README
+            lists every launch).
     """
     import torch
 
@@ -264,10 +267,14 @@ def train_world_model(
     if threads:
         torch.set_num_threads(threads)
     out = Path(out)
+    # opened first: a folder that is not a run is refused before anything in it is touched
+    run = RunDir.open(out, f"world train-{config.kind}", config.to_dict(), config.seed, overwrite=force)
+    if command is not None:
+        with (out / COMMANDS).open("a") as file:  # the shipped README records every launch of the run
+            file.write(command + "\n")
     if force:
         remove_checkpoint(out)
     source = weights_source(config.init_from) if config.init_from and not has_checkpoint(out) else None
-    run = RunDir.open(out, f"world train-{config.kind}", config.to_dict(), config.seed, overwrite=force)
     where = torch.device(
         "cuda" if device == "auto" and torch.cuda.is_available() else device.replace("auto", "cpu")
     )

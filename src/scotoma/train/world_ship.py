@@ -19,6 +19,7 @@ MAX_WEIGHTS_BYTES = 25 * 1024 * 1024
 CURVE = "curve.png"
 #: In a run folder: the launches that made the weights it started from (`init_from`), one per line.
 INIT_COMMANDS = "init_commands.txt"
+COMMANDS = "commands.txt"  # every launch of a run, appended by the CLI
 #: The files a saved world model needs (others, such as a stray pytorch_model.bin, are not shipped).
 SHIPPED_FILES = (
     "config.json",
@@ -82,7 +83,7 @@ def run_commands(run_dir: Path) -> list[str]:
     """Every launch that made the run's weights: those of the weights it started from (`init_from`) first."""
     return [
         line
-        for name in (INIT_COMMANDS, "commands.txt")
+        for name in (INIT_COMMANDS, COMMANDS)
         if (run_dir / name).is_file()
         for line in (run_dir / name).read_text().splitlines()
     ]
@@ -91,7 +92,7 @@ def run_commands(run_dir: Path) -> list[str]:
 def source_commands(source: Path) -> list[str]:
     """The launches recorded for weights `source`: a run folder's, or a shipped model folder's eval.json."""
     record = source / "eval.json"
-    if (source / "commands.txt").is_file() or not record.is_file():
+    if (source / COMMANDS).is_file() or not record.is_file():
         return run_commands(source)
     return list(json.loads(record.read_text()).get("commands", []))
 
