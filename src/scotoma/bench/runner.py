@@ -35,7 +35,7 @@ from scotoma.cache import CachedModel, ResponseCache
 from scotoma.judge import EXTRACTOR_VERSION, JudgeExtractor
 from scotoma.judge.chain_inference import DEFAULT_GEN as CHAIN_GEN
 from scotoma.judge.chain_inference import with_chain_instruction
-from scotoma.models import Model, TooManyImagesError, get_model
+from scotoma.models import Model, ModelError, TooManyImagesError, get_model
 from scotoma.models.weights import load_model, weights_identity
 from scotoma.progress import progress_bar
 from scotoma.runlog import RunDir, pending
@@ -215,6 +215,7 @@ def run_bench(
     }
     run = RunDir.open(out_dir, f"bench {bench.name}", identity, seed, overwrite=overwrite)
     n_errors = hits = 0
+    first_error: str | None = None
     try:
         todo = list(pending(variants, lambda v: v.key, run))
         n_skipped = len(variants) - len(todo)
@@ -240,13 +241,23 @@ def run_bench(
                     records, errors = score_batch(bench, chunk, completions, judge, chain)
                     run.append(records)
                     n_errors += errors
+                    first_error = first_error or next(
+                        (c.error for c in completions if c.finish_reason == "error"), None
+                    )
                     bar.advance(len(chunk))
             hits = model.hits
+        if todo and n_errors == len(todo):
+            raise ModelError(
+                f"every model call failed ({n_errors} of {n_errors} variants), e.g. {first_error}; check "
+                f"that {config.model} is reachable and the spec is right, then run the same command again"
+            )
         metrics = {
             **config.to_dict(),
             "n_items": len(bench.items),
             "n_variants": len(variants),
             "n_missing": len(variants) - len(run.done),
+            "n_failed": n_errors,  # model calls that failed in this call (not written: a re-run retries)
+            "first_error": first_error,
             **summarize(list(run.records()), n_boot=n_boot, seed=seed),
         }
         run.write_metrics(metrics)

@@ -97,6 +97,12 @@ def bench(
     typer.echo(
         f"{result.n_variants} variants ({result.n_new} new) in {result.seconds:.1f} s -> {result.run_dir}"
     )
+    if result.n_errors:
+        typer.echo(
+            f"warning: {result.n_errors} variants failed and were not written (e.g. "
+            f"{result.metrics['first_error']}); run the same command again to retry them",
+            err=True,
+        )
 
 
 def _compare(run_a: Path, run_b: Path, n_boot: int) -> None:

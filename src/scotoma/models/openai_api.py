@@ -181,7 +181,11 @@ class OpenAIModel:
         check_image_count(self, conversations)
         if not conversations:
             return []
-        return run_sync(self._generate(list(conversations), config))
+        completions = run_sync(self._generate(list(conversations), config))
+        failed = [c.error for c in completions if c.finish_reason == "error"]
+        if failed:  # one line per call, not per request: a batch against a dead server is thousands
+            log.warning("%d of %d completions failed, e.g. %s", len(failed), len(completions), failed[0])
+        return completions
 
     async def _generate(self, conversations: list[Conversation], config: GenConfig) -> list[Completion]:
         key = os.environ.get(self.api_key_env) or None
@@ -278,5 +282,4 @@ class OpenAIModel:
                 )
                 await asyncio.sleep(delay)
         error = f"{self.spec}: gave up after {self.max_retries + 1} attempts: {failure}"
-        log.warning("%s", error)
         raise _GaveUp(error, time.perf_counter() - start)

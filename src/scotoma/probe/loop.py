@@ -8,7 +8,8 @@ round resumes where it stopped, and the response cache answers whatever was aske
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from scotoma.probe.core import Probe, ScoredCompletion, question_record
@@ -84,10 +85,49 @@ def run_round(
 
 
 def method_records(run: RunDir, method: str, phase: str | None = "eval") -> list[dict[str, Any]]:
-    """Every record of `method` in the run (of one phase: "eval", "train"; None for all), in order."""
+    """Every record of `method` in the run (of one phase: "eval", "train"; None for all), in order,
+    less those of abandoned training attempts."""
     return [
-        r for r in run.records() if r.get("method") == method and (phase is None or r.get("phase") == phase)
+        r
+        for r in without_abandoned_attempts(run.records())
+        if r.get("method") == method and (phase is None or r.get("phase") == phase)
     ]
 
 
-__all__ = ["method_records", "records_of", "round_prefix", "run_round"]
+_ATTEMPT_IN_KEY = re.compile(r"/train/a(\d+)/")
+
+
+def attempt_of(record: dict[str, Any]) -> int | None:
+    """The RL training attempt a record was scored in: its "attempt", else the a<N> of its key; None
+    for records outside RL training."""
+    if isinstance(record.get("attempt"), int):
+        return record["attempt"]
+    match = _ATTEMPT_IN_KEY.search(str(record.get("key", "")))
+    return int(match.group(1)) if match else None
+
+
+def without_abandoned_attempts(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records less the training questions of attempts that a later attempt replaced.
+
+    A killed RL training is trained again from the start as attempt N+1 (scotoma.probe.rl); the questions
+    of the killed attempt stay in records.jsonl (append-only) but are not part of the run's training, so
+    the FDR curve over training questions and the report leave them out.
+    """
+    records = list(records)
+    latest: dict[str, int] = {}
+    for record in records:
+        attempt = attempt_of(record)
+        if attempt is not None:
+            method = str(record.get("method"))
+            latest[method] = max(attempt, latest.get(method, attempt))
+    return [r for r in records if (a := attempt_of(r)) is None or a == latest[str(r.get("method"))]]
+
+
+__all__ = [
+    "attempt_of",
+    "method_records",
+    "records_of",
+    "round_prefix",
+    "run_round",
+    "without_abandoned_attempts",
+]

@@ -174,6 +174,7 @@ class ProbeReward:
         if current_rank() == 0:
             for n, record in enumerate(gathered):
                 record["key"] = f"{self.key_prefix}/a{self.attempt}/c{self.calls:06d}/{n:04d}"
+                record["attempt"] = self.attempt
             if self.sink is not None:
                 self.sink(gathered)
             if self.on_update is not None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from scotoma.probe.loop import without_abandoned_attempts
 from scotoma.runlog import METRICS, RECORDS, SPEC
 from scotoma.taxonomy import EMBEDDINGS_FILE, TaxonomyQuestion, question_id
 from scotoma.types import ImageRef
@@ -170,7 +171,7 @@ def _probe_rows(path: Path, spec: dict[str, Any], records: Sequence[dict[str, An
     if (path / "samples.jsonl").is_file():
         samples = {s["key"]: s.get("images") for s in map(json.loads, (path / "samples.jsonl").open())}
     rows = []
-    for order, r in enumerate(records):
+    for order, r in enumerate(without_abandoned_attempts(records)):
         missing = [name for name in ("key", "question", "valid") if name not in r]
         if missing:
             raise RunError(
