@@ -245,10 +245,16 @@ def test_serve_checks_faults_before_loading_and_listens_on_loopback(monkeypatch)
     with pytest.raises(ValueError, match="KEY=VALUE"):
         serve("scripted:x", faults="boom=1")
     calls = {}
-    monkeypatch.setattr(
-        app_module.uvicorn, "run", lambda app, host, port: calls.update(app=app, host=host, port=port)
-    )
-    serve("scripted:hello", api_key="k", faults="slow=0.5")
-    assert calls["host"] == "127.0.0.1" and calls["port"] == 8000
+
+    class Server:  # uvicorn's, less the serving: records what it was given
+        def __init__(self, config):
+            calls["app"] = config.app
+
+        def run(self, sockets):
+            calls["address"] = sockets[0].getsockname()
+
+    monkeypatch.setattr(app_module.uvicorn, "Server", Server)
+    serve("scripted:hello", api_key="k", faults="slow=0.5", port=0)
+    assert calls["address"][0] == "127.0.0.1" and calls["address"][1] > 0
     answer = post(calls["app"], chat("q"), headers={"Authorization": "Bearer k"})
     assert answer.json()["choices"][0]["message"]["content"] == "hello"

@@ -43,11 +43,11 @@ def is_user_error(error: BaseException) -> bool:
 
 def message_of(error: BaseException) -> str:
     """What the user reads: the error's own message, with the file an OSError names."""
-    if isinstance(error, OSError) and error.strerror and not isinstance(error, ConnectionError):
-        where = f": {error.filename}" if error.filename else ""
-        return f"{error.strerror}{where}; check the path and its permissions"
-    text = str(error) or type(error).__name__
-    return text
+    if isinstance(error, OSError) and error.strerror and error.filename:
+        return f"{error.strerror}: {error.filename}; check the path and its permissions"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
 
 
 def _debug(ctx: click.Context) -> bool:

@@ -76,8 +76,9 @@ def image_to_data_url(image: ImageRef) -> str:
     return f"data:{image_mime_type(data)};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def image_from_data_url(url: str) -> ImageRef:
-    """Decode a base64 data URL into an in-memory ImageRef.
+def image_from_data_url(url: str, max_pixels: int | None = None) -> ImageRef:
+    """Decode a base64 data URL into an in-memory ImageRef of at most `max_pixels` pixels (default
+    `scotoma.types.max_image_pixels()`).
 
     Raises:
         ImageError: when the URL is not a base64 data URL or its bytes are not a readable image.
@@ -96,7 +97,7 @@ def image_from_data_url(url: str) -> ImageRef:
         data = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError) as error:
         raise ImageError(f"image data URL holds invalid base64 ({error})") from error
-    return ImageRef.from_bytes(data)
+    return ImageRef.from_bytes(data, max_pixels=max_pixels)
 
 
 def _part_to_openai(part: Part, data_urls: dict[str, str]) -> dict[str, Any]:
@@ -130,7 +131,7 @@ def to_openai_messages(
     return messages
 
 
-def _part_from_openai(item: Any, where: str) -> Part:
+def _part_from_openai(item: Any, where: str, max_pixels: int | None) -> Part:
     if not isinstance(item, dict):
         raise MessageFormatError(f"{where} must be an object with a 'type', got {type(item).__name__}")
     kind = item.get("type")
@@ -142,14 +143,18 @@ def _part_from_openai(item: Any, where: str) -> Part:
         if not isinstance(url, str):
             raise MessageFormatError(f"{where} has no image_url.url string")
         try:
-            return ImagePart(image_from_data_url(url))
+            return ImagePart(image_from_data_url(url, max_pixels))
         except ImageError as error:
             raise ImageError(f"{where}: {error}") from error
     raise MessageFormatError(f"{where} has type {kind!r}; only 'text' and 'image_url' are supported")
 
 
-def from_openai_messages(messages: Sequence[Any]) -> Conversation:
+def from_openai_messages(messages: Sequence[Any], max_image_pixels: int | None = None) -> Conversation:
     """OpenAI `messages` -> Conversation, decoding data-URL images into in-memory ImageRefs.
+
+    Args:
+        messages: the request's `messages`.
+        max_image_pixels: the largest image accepted (default `scotoma.types.max_image_pixels()`).
 
     Raises:
         MessageFormatError: on a malformed message (unknown role or part type, missing content).
@@ -173,7 +178,10 @@ def from_openai_messages(messages: Sequence[Any]) -> Conversation:
         elif isinstance(content, str):
             parts = (TextPart(content),)
         elif isinstance(content, list):
-            parts = tuple(_part_from_openai(item, f"{where}.content[{i}]") for i, item in enumerate(content))
+            parts = tuple(
+                _part_from_openai(item, f"{where}.content[{i}]", max_image_pixels)
+                for i, item in enumerate(content)
+            )
         else:
             raise MessageFormatError(f"{where}.content must be a string or a list of parts")
         out.append(Message(role, parts))  # type: ignore[arg-type]
@@ -217,6 +225,11 @@ def gen_config_from_request(body: dict[str, Any]) -> GenConfig:
         ValueError: when a field has the wrong type or an invalid value.
     """
     stop = body.get("stop")
+    strings = [stop] if isinstance(stop, str) else stop if isinstance(stop, list) else None
+    if stop is not None and (strings is None or not all(isinstance(s, str) for s in strings)):
+        raise ValueError(
+            f"invalid generation settings: 'stop' must be a string or a list of strings, got {stop!r}"
+        )
     stops = () if stop is None else (stop,) if isinstance(stop, str) else tuple(stop)
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or DEFAULT_MAX_TOKENS
     temperature = body.get("temperature")

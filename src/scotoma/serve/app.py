@@ -9,8 +9,8 @@ OpenAI's shape, {"error": {"message", "type", "code"}}, so OpenAI clients show t
 from __future__ import annotations
 
 import asyncio
-import hmac
 import ipaddress
+import json
 import logging
 import socket
 import threading
@@ -22,6 +22,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from scotoma.models.base import Model, TooManyImagesError, check_image_count
@@ -31,7 +32,9 @@ from scotoma.models.messages import (
     from_openai_messages,
     gen_config_from_request,
 )
+from scotoma.serve.auth import RequireKey
 from scotoma.serve.faults import FaultConfig, FaultInjection, parse_faults
+from scotoma.serve.limits import ServeLimits
 from scotoma.types import Completion, Conversation, GenConfig, ImageError
 
 log = logging.getLogger(__name__)
@@ -117,6 +120,7 @@ def create_app(
     api_key: str | None = None,
     faults: FaultConfig | str | None = None,
     *,
+    limits: ServeLimits | None = None,
     batch_window_s: float = 0.005,
     max_batch: int = 32,
 ) -> FastAPI:
@@ -124,8 +128,10 @@ def create_app(
 
     Args:
         model: any backend (hf, builtin, openai, vllm, scripted).
-        api_key: when given, every /v1 request needs `Authorization: Bearer <api_key>` (else 401).
+        api_key: when given, every request but /health needs `Authorization: Bearer <api_key>` (else 401),
+            checked before anything else (scotoma.serve.auth).
         faults: fault injection for chat completions, a FaultConfig or a string for `parse_faults`.
+        limits: what one request may ask (body size, images, pixels, n, max_tokens); default ServeLimits().
         batch_window_s: how long a request waits for others to share its `generate` call.
         max_batch: most conversations per `generate` call.
 
@@ -137,36 +143,34 @@ def create_app(
     app.state.fault_counts = Counter()
     if isinstance(faults, str):
         faults = parse_faults(faults)
+    limits = limits or ServeLimits()
     if faults is not None:
         app.add_middleware(FaultInjection, faults=faults, counts=app.state.fault_counts)
+    if api_key is not None:  # added last, so it runs first: before fault injection and every route
+        app.add_middleware(RequireKey, api_key=api_key)
 
     @app.exception_handler(APIError)
     async def api_error(_request: Request, error: APIError) -> JSONResponse:
         return _error_response(error.status, error.message, error.code)
 
-    def authorize(request: Request) -> None:
-        if api_key is None:
-            return
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), api_key.encode()):
-            raise APIError(
-                401, "missing or wrong API key; send Authorization: Bearer <key>", "invalid_api_key"
-            )
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        return _error_response(400, f"invalid request: {error.errors()[:3]}", "invalid_request_error")
 
     @app.get("/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/v1/models")
-    async def models(request: Request) -> dict[str, Any]:
-        authorize(request)
+    async def models() -> dict[str, Any]:
         entry = {"id": model.spec, "object": "model", "created": 0, "owned_by": "scotoma"}
         return {"object": "list", "data": [entry]}
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> dict[str, Any]:
-        authorize(request)
-        conversation, config = await _parse(request, model)
+        body = await _read_body(request, limits.max_body_bytes)
+        # decoding images is CPU work: off the event loop, so one large request stalls no other
+        conversation, config = await asyncio.to_thread(_parse, body, model, limits)
         try:
             completions = await batcher.submit(conversation, config)
         except TooManyImagesError as error:
@@ -182,19 +186,61 @@ def create_app(
     return app
 
 
-async def _parse(request: Request, model: Model) -> tuple[Conversation, GenConfig]:
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+    too_large = APIError(
+        413, f"request body over {limit} bytes; send fewer or smaller images", "request_too_large"
+    )
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _count_images(messages: Any) -> int:
+    """Image parts in raw `messages`, counted before any is decoded."""
+    if not isinstance(messages, list):
+        return 0
+    contents = [m.get("content") for m in messages if isinstance(m, dict)]
+    return sum(
+        1
+        for c in contents
+        if isinstance(c, list)
+        for p in c
+        if isinstance(p, dict) and p.get("type") == "image_url"
+    )
+
+
+def _parse(raw: bytes, model: Model, limits: ServeLimits) -> tuple[Conversation, GenConfig]:
     """A request body -> (conversation, config); every problem is a 400 that says what is wrong."""
     try:
-        body = await request.json()
+        body = json.loads(raw)
     except ValueError as error:
         raise APIError(400, f"request body is not valid JSON ({error})") from error
     if not isinstance(body, dict):
         raise APIError(400, "request body must be a JSON object")
     if body.get("stream"):
         raise APIError(400, "streaming is not supported; send stream=false")
+    images = _count_images(body.get("messages"))
+    if images > limits.max_images:
+        raise APIError(
+            400, f"{images} images in one request; this server accepts at most {limits.max_images}"
+        )
     try:
-        conversation = from_openai_messages(body.get("messages"))
         config = gen_config_from_request(body)
+        if config.n > limits.max_n:
+            raise APIError(400, f"n={config.n}; this server answers at most n={limits.max_n}")
+        if config.max_new_tokens > limits.max_tokens:
+            raise APIError(
+                400, f"max_tokens={config.max_new_tokens}; this server allows at most {limits.max_tokens}"
+            )
+        conversation = from_openai_messages(body.get("messages"), limits.max_image_pixels)
         check_image_count(model, [conversation])
     except ImageError as error:
         raise APIError(400, f"bad image data: {error}") from error
@@ -209,6 +255,7 @@ def serve(
     port: int = 8000,
     api_key: str | None = None,
     faults: str | None = None,
+    limits: ServeLimits | None = None,
 ) -> None:
     """Load `model_spec` and serve it until interrupted (the `scotoma serve` command).
 
@@ -218,14 +265,43 @@ def serve(
         port: TCP port.
         api_key: require `Authorization: Bearer <api_key>` on /v1 endpoints.
         faults: fault injection, e.g. "slow=0.2,429=0.2,500=0.1,drop=0.1,seed=0" (see serve.faults).
+        limits: what one request may ask (see ServeLimits).
     """
     from scotoma.models.registry import get_model
 
     fault_config = parse_faults(faults) if faults else None  # fail on a typo before loading a model
-    model = get_model(model_spec)
-    if api_key is None and not _is_loopback(host):
-        log.warning("serving on %s without --api-key: anyone who can reach this port can use the model", host)
-    uvicorn.run(create_app(model, api_key=api_key, faults=fault_config), host=host, port=port)
+    if api_key is not None and not api_key.strip():
+        raise ValueError("the API key is empty; give a non-empty --api-key or leave it out")
+    sock = bound_socket(host, port)  # a busy port or unknown host fails now, not after the model loads
+    try:
+        model = get_model(model_spec)
+        if api_key is None and not _is_loopback(host):
+            log.warning(
+                "serving on %s without --api-key: anyone who can reach this port can use the model", host
+            )
+        app = create_app(model, api_key=api_key, faults=fault_config, limits=limits)
+        uvicorn.Server(uvicorn.Config(app)).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def bound_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to (host, port); port 0 picks a free one.
+
+    Raises:
+        OSError: the port is in use, or the host is not an address of this machine.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise OSError(
+            error.errno, f"cannot listen on {host}:{port} ({error.strerror}); pick another --port or --host"
+        ) from None
+    return sock
 
 
 def _is_loopback(host: str) -> bool:
@@ -242,9 +318,7 @@ def serve_in_thread(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Ite
     Port 0 picks a free port. The server stops when the block exits. Used by tests and by jobs that
     want a real HTTP endpoint in-process.
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    sock = bound_socket(host, port)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -150,11 +150,11 @@ class FaultInjection:
                 (b"retry-after", str(math.ceil(seconds)).encode()),
                 (b"retry-after-ms", str(round(seconds * 1000)).encode()),
             ]
-            await _send_error(
+            await send_error(
                 send, 429, "injected fault: rate limited, retry later", "rate_limit_exceeded", headers
             )
         elif fault == "500":
-            await _send_error(send, 500, "injected fault: internal server error", "server_error")
+            await send_error(send, 500, "injected fault: internal server error", "server_error")
         elif fault == "drop":
             await self.app(scope, receive, _dropping(send))
         else:
@@ -178,7 +178,7 @@ def _dropping(send: Any) -> Any:
     return drop
 
 
-async def _send_error(
+async def send_error(
     send: Any, status: int, message: str, code: str, headers: list[tuple[bytes, bytes]] | None = None
 ) -> None:
     body = json.dumps({"error": {"message": message, "type": code, "code": code}}).encode()
