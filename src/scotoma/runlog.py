@@ -225,18 +225,7 @@ class RunDir:
         credential = find_credential(dumps({"command": command, "config": config}))
         if credential is not None:  # checked before the folder is made: a secret is never written
             raise RunDirError(f"the run's settings hold a secret ({credential}); {HOW}")
-        if path.exists() and not path.is_dir():
-            raise RunDirError(f"{path} is a file, not a folder; give a new folder for the run directory")
-        if path.is_dir() and not (path / SPEC).exists():
-            foreign = sorted(
-                e.name for e in path.iterdir() if not e.name.startswith(".") and e.name not in own_files
-            )
-            if foreign:
-                raise RunDirError(
-                    f"{path} is not a scotoma run directory (no {SPEC}) and holds {len(foreign)} other "
-                    f"entries (e.g. {foreign[0]!r}); give a new or empty folder (scotoma removes only what "
-                    "it wrote)"
-                )
+        cls.check_path(path, own_files)
         made_dir = not path.exists()
         path.mkdir(parents=True, exist_ok=True)
         lock_file = cls._lock(path)
@@ -268,6 +257,28 @@ class RunDir:
         records = path / RECORDS
         records.touch()
         return cls(path, spec, _repair_records(records), lock_file, (made_dir, made_spec))
+
+    @staticmethod
+    def check_path(path: str | Path, own_files: Collection[str] = ()) -> None:
+        """Refuse a path that cannot become a run directory, before any work: a file, or a non-empty
+        folder without spec.json (someone else's folder; hidden entries and `own_files` aside).
+
+        Raises:
+            RunDirError: saying what to give instead.
+        """
+        path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise RunDirError(f"{path} is a file, not a folder; give a new folder for the run directory")
+        if path.is_dir() and not (path / SPEC).exists():
+            foreign = sorted(
+                e.name for e in path.iterdir() if not e.name.startswith(".") and e.name not in own_files
+            )
+            if foreign:
+                raise RunDirError(
+                    f"{path} is not a scotoma run directory (no {SPEC}) and holds {len(foreign)} other "
+                    f"entries (e.g. {foreign[0]!r}); give a new or empty folder (scotoma removes only what "
+                    "it wrote)"
+                )
 
     @staticmethod
     def _lock(path: Path) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 from scotoma.probe.banks import PREFIX_SOURCES
 from scotoma.probe.reward import COMBINES, RewardConfig
 from scotoma.train.recipe_files import coerce_field, override_values
+from scotoma.yaml_files import read_yaml_mapping
 
 METHODS = ("rl", "zero_shot", "conme", "sft", "expert_iteration", "rl_sft")
 
@@ -227,11 +228,7 @@ def parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Field values from a YAML mapping, coerced to the field types."""
-    import yaml
-
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} must be a YAML mapping of probe settings, not {type(data).__name__}")
+    data = read_yaml_mapping(path, "probe settings")
     return {key: coerce_field(ProbeConfig, key, value, str(path)) for key, value in data.items()}
 
 

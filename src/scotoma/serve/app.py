@@ -9,6 +9,7 @@ OpenAI's shape, {"error": {"message", "type", "code"}}, so OpenAI clients show t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import json
 import logging
@@ -236,7 +237,9 @@ def _parse(raw: bytes, model: Model, limits: ServeLimits) -> tuple[Conversation,
         config = gen_config_from_request(body)
         if config.n > limits.max_n:
             raise APIError(400, f"n={config.n}; this server answers at most n={limits.max_n}")
-        if config.max_new_tokens > limits.max_tokens:
+        if body.get("max_completion_tokens") is None and body.get("max_tokens") is None:
+            config = dataclasses.replace(config, max_new_tokens=min(config.max_new_tokens, limits.max_tokens))
+        elif config.max_new_tokens > limits.max_tokens:
             raise APIError(
                 400, f"max_tokens={config.max_new_tokens}; this server allows at most {limits.max_tokens}"
             )

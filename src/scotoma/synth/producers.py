@@ -89,7 +89,8 @@ def plan_run(
         return SynthPlan(kind, False, config, keys, models, sets)
     if "L1" in config.levels and model_spec is None:
         raise ValueError(
-            "L1 pairs reject the model's own wrong answers: pass a model spec or drop L1 from levels"
+            "L1 pairs reject the model's own wrong answers: pass a model spec (--model) or drop L1 from "
+            "levels"
         )
     relations = read_relations(config.relations) if config.relations and "L2" in config.levels else []
     keys = [f"{config.level_of(i)}-{seed}-{i}" for i in range(n)] + [f"L2rel-{r.id}" for r in relations]

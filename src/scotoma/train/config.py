@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from scotoma.train.recipe_files import STAGES, coerce_field, override_values, resolve_recipe_path
+from scotoma.yaml_files import read_yaml_mapping
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 MIXINGS = ("flat", "curriculum")
@@ -155,12 +156,8 @@ class TrainRecipe:
                 file that is not a mapping.
             FileNotFoundError: neither the path nor a shipped recipe of that name exists.
         """
-        import yaml
-
         resolved = resolve_recipe_path(path)
-        data = yaml.safe_load(resolved.read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{resolved} must be a YAML mapping of recipe fields, not {type(data).__name__}")
+        data = read_yaml_mapping(resolved, "recipe fields")
         values = {key: coerce_field(cls, key, value, str(resolved)) for key, value in data.items()}
         return cls(**values).with_overrides(overrides)
 

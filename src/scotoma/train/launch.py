@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from scotoma.runlog import RunDir
 from scotoma.train.config import load_recipe
 from scotoma.train.data import load_training_data
 from scotoma.train.dpo import train_dpo
@@ -43,6 +44,7 @@ def train_from_files(
         callbacks: extra transformers TrainerCallbacks (progress display).
     """
     loaded = load_recipe(stage, recipe, overrides)
+    RunDir.check_path(out_dir)  # before the data loads: a wrong --out fails in a second, not minutes
     dataset = load_training_data(data, stage, loaded.mixing, loaded.seed)
     return TRAINERS[stage](loaded, dataset, out_dir, overwrite=overwrite, callbacks=callbacks)
 

@@ -47,6 +47,16 @@ def stage_of(path: str | Path) -> str:
     return stem
 
 
+ALIASES = {
+    "lr": "learning_rate",
+    "epochs": "num_train_epochs",
+    "batch_size": "per_device_train_batch_size",
+    "bs": "per_device_train_batch_size",
+    "lora_r": "lora_rank",
+    "r": "lora_rank",
+}
+
+
 def override_values(cls: type, overrides: typing.Sequence[str]) -> dict[str, Any]:
     """Field values of the dataclass `cls` from CLI-style "key=value" strings, coerced to the field types.
 
@@ -73,7 +83,8 @@ def coerce_field(cls: type, key: str, value: Any, where: str) -> Any:
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     if key not in names:
-        close = difflib.get_close_matches(key, names, n=3)
+        # the names other trainers and papers use for a field, which difflib cannot guess
+        close = [ALIASES[key]] if ALIASES.get(key) in names else difflib.get_close_matches(key, names, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else f"; known fields: {', '.join(names)}"
         raise ValueError(f"{where}: {cls.__name__} has no field {key!r}{hint}")
     kind = hints[key]
