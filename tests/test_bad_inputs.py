@@ -447,3 +447,15 @@ def test_the_suite_covers_every_job():
     jobs = {argv[0] for _, argv, _ in CLI_CASES}
     assert {"bench", "probe", "synth", "train", "loop", "report", "taxonomy", "world", "serve"} <= jobs
     assert len(CLI_CASES) + len(SERVE_CASES) >= 60
+
+
+def test_a_server_that_refuses_the_key_is_one_line(ws: Path, monkeypatch: pytest.MonkeyPatch):
+    from scotoma.serve import serve_in_thread
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong")
+    with serve_in_thread(create_app(ScriptedModel("yes"), api_key="right")) as url:
+        args = ["bench", "world", "--model", f"openai:m@{url}", "--limit", "2", "--out", str(ws / "new")]
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "HTTP 401" in result.stderr and "sk-wrong" not in result.stderr
+    assert not (ws / "new").exists()

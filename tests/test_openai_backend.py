@@ -375,7 +375,8 @@ def test_real_server_rejections_fail_at_once(monkeypatch):
         with pytest.raises(ModelError, match="HTTP 401") as error:
             OpenAIModel(f"s@{url}", FAST).generate([Conversation.user("q")], GenConfig())
         assert "wrong-key" not in str(error.value)
-    assert app.state.fault_counts["requests"] == 2 and scripted.seen == []
+    # the wrong key is refused before fault injection: only the first request reached it
+    assert app.state.fault_counts["requests"] == 1 and scripted.seen == []
 
 
 def test_a_dead_server_gives_error_completions():

@@ -164,3 +164,31 @@ def test_local_weights_enter_the_cache_key(tmp_path, monkeypatch):
     assert load_model(f"hf:{folder}").spec != first
     assert load_model("scripted:hello").spec == "scripted:hello" and local_folder("hf:org/hub-id") is None
     assert weights_identity("in-memory name") == "in-memory name"  # no kind: not a folder, left as it is
+
+
+def test_a_killed_training_attempt_leaves_the_curve_and_the_report():
+    from scotoma.probe.loop import attempt_of, without_abandoned_attempts
+    from scotoma.probe.metrics import fdr_curve
+
+    def rec(key, failed, **fields):
+        return {"key": key, "valid": True, "judged": True, "failed": failed, "question": key, **fields}
+
+    records = [
+        # attempt 0 of rl was killed after three questions, all failures (an older run: no "attempt" field)
+        rec("rl/train/a0/c000001/0000", True, method="rl", phase="train"),
+        rec("rl/train/a0/c000001/0001", True, method="rl", phase="train"),
+        rec("rl/train/a0/c000002/0000", True, method="rl", phase="train"),
+        # attempt 1 trained to the end: one failure in four
+        *[
+            rec(f"rl/train/a1/c00000{i}/0000", i == 1, method="rl", phase="train", attempt=1)
+            for i in range(1, 5)
+        ],
+        rec("rl/eval/r0/s1/0", False, method="rl", phase="eval"),
+        # rl_sft has only its first attempt: all kept
+        rec("rl_sft/train/a0/c000001/0000", False, method="rl_sft", phase="train", attempt=0),
+    ]
+    assert [attempt_of(r) for r in records] == [0, 0, 0, 1, 1, 1, 1, None, 0]
+    kept = without_abandoned_attempts(records)
+    assert [r["key"] for r in kept] == [r["key"] for r in records[3:]]
+    train = [r for r in kept if r["method"] == "rl" and r["phase"] == "train"]
+    assert fdr_curve(train, points=2) == [(2, 0.5), (4, 0.25)]  # the killed attempt's 3 failures left out

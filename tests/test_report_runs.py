@@ -35,8 +35,8 @@ def write_run(
     config: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
 ) -> Path:
-    """A run directory as the jobs write it."""
-    with RunDir.open(path, command, config or {}, seed=0) as run:
+    """A run directory as the jobs write it (the records' images were saved under images/ first)."""
+    with RunDir.open(path, command, config or {}, seed=0, own_files=("images",)) as run:
         run.append(records)
         if metrics is not None:
             run.write_metrics(metrics)

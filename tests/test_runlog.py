@@ -143,9 +143,73 @@ def test_different_request_refused_unless_overwrite(tmp_path):
 
 def test_records_without_spec_are_not_deleted_silently(tmp_path):
     (tmp_path / "records.jsonl").write_text('{"key": "a"}\n')
-    with pytest.raises(RunDirError, match=r"no spec\.json"):
-        RunDir.open(tmp_path, "c", {}, 0)
+    for overwrite in (False, True):  # --force included: scotoma removes only what it wrote
+        with pytest.raises(RunDirError, match=r"no spec\.json"):
+            RunDir.open(tmp_path, "c", {}, 0, overwrite=overwrite)
     assert (tmp_path / "records.jsonl").read_text() == '{"key": "a"}\n'
+
+
+def test_a_users_folder_or_a_file_is_refused_and_left_as_it_was(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "metrics.json").write_text("mine")
+    (tmp_path / "file").write_text("mine")
+    with pytest.raises(RunDirError, match="not a scotoma run directory"):
+        RunDir.open(tmp_path / "mine", "c", {}, 0, overwrite=True)
+    with pytest.raises(RunDirError, match="is a file"):
+        RunDir.open(tmp_path / "file", "c", {}, 0)
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["metrics.json"]
+    assert (tmp_path / "mine" / "metrics.json").read_text() == "mine"
+    (tmp_path / "hidden").mkdir()
+    (tmp_path / "hidden" / ".rank1").mkdir()  # hidden entries are scotoma's own (other ranks, locks)
+    RunDir.open(tmp_path / "hidden", "c", {}, 0).close()
+
+
+def test_a_run_that_fails_before_its_first_record_is_taken_back(tmp_path):
+    with pytest.raises(KeyError), RunDir.open(tmp_path / "a" / "run", "c", {}, 0):
+        raise KeyError("the model did not load")
+    assert not (tmp_path / "a" / "run").exists() and (tmp_path / "a").is_dir()  # only what it made
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(KeyError), RunDir.open(tmp_path / "empty", "c", {}, 0):
+        raise KeyError("again")
+    assert (tmp_path / "empty").is_dir() and not any((tmp_path / "empty").iterdir())
+
+    with pytest.raises(KeyError), RunDir.open(tmp_path / "wrote", "c", {}, 0) as run:
+        run.append([{"key": "a"}])
+        raise KeyError("after a record")
+    assert (tmp_path / "wrote" / "spec.json").exists()  # resumable: kept
+
+    with RunDir.open(tmp_path / "resumed", "c", {}, 0):
+        pass
+    with pytest.raises(KeyError), RunDir.open(tmp_path / "resumed", "c", {}, 0):
+        raise KeyError("on resume")
+    assert (tmp_path / "resumed" / "spec.json").exists()  # not started by this open: kept
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "openai:gpt@http://127.0.0.1:9/v1?api_key=sk-123",
+        "hf:some/model?token=hf_abc",
+        "openai:gpt@https://user:pw@127.0.0.1/v1",
+        "builtin:answerer?client_secret=x",
+    ],
+)
+def test_a_config_with_a_credential_is_never_written(tmp_path, spec):
+    with pytest.raises(RunDirError, match="secret"):
+        RunDir.open(tmp_path / "run", "bench", {"model": spec}, 0)
+    assert not (tmp_path / "run").exists()
+
+
+def test_credentials_are_told_apart_from_their_names():
+    from scotoma.credentials import find_credential
+
+    assert find_credential("openai:gpt@http://h/v1?api_key_env=MY_KEY") is None  # names a variable
+    assert find_credential("hf:Qwen/Qwen2.5-VL-3B-Instruct?max_pixels=200704&batch_size=8") is None
+    assert find_credential("openai:gpt@https://api.openai.com/v1") is None
+    assert find_credential("x?api_key=") is None  # empty: nothing to leak
+    assert find_credential("x?max_tokens=3&max_new_tokens=4") is None  # counts of tokens
+    assert find_credential("x?max_tokens=3&API_KEY=abc") == "option 'API_KEY'"
 
 
 def test_metrics_written_atomically(tmp_path):

@@ -103,3 +103,23 @@ def test_completion_round_trip_and_stop_cutting():
     assert Completion.from_dict(completion.to_dict()) == completion
     assert cut_at_stop("a b</r> c</x>", ["</x>", "</r>"]) == ("a b", True)
     assert cut_at_stop("abc", ["z"]) == ("abc", False)
+
+
+def test_images_over_the_pixel_limit_are_refused_from_their_header(monkeypatch):
+    import io
+
+    from PIL import Image
+
+    from scotoma.types import ImageError, ImageRef
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(buffer, "PNG")
+    data = buffer.getvalue()
+    assert ImageRef.from_bytes(data).width == 40
+    monkeypatch.setenv("SCOTOMA_MAX_IMAGE_PIXELS", "1199")  # 40 x 30 = 1200
+    with pytest.raises(ImageError, match=r"40x30 = 0.0 megapixels, above the limit"):
+        ImageRef.from_bytes(data)
+    assert ImageRef.from_bytes(data, max_pixels=1200).height == 30  # a caller's own limit wins
+    monkeypatch.setenv("SCOTOMA_MAX_IMAGE_PIXELS", "lots")
+    with pytest.raises(ImageError, match="not a whole number"):
+        ImageRef.from_bytes(data)

@@ -30,7 +30,9 @@ Lr = Annotated[float, typer.Option(min=0, help="Peak learning rate.")]
 ScheduleSamples = Annotated[
     int, typer.Option(min=1, help="Cosine lr decay horizon in samples; flat floor after.")
 ]
-EvalEvery = Annotated[int, typer.Option(min=1, help="Held-out evaluation every this many samples.")]
+EvalEvery = Annotated[
+    int, typer.Option(min=0, help="Held-out evaluation every this many samples (0: never).")
+]
 CheckpointMinutes = Annotated[float, typer.Option(min=0, help="Minutes between checkpoints.")]
 VisionLoss = Annotated[
     float,

@@ -267,14 +267,16 @@ def train_world_model(
     if threads:
         torch.set_num_threads(threads)
     out = Path(out)
-    # opened first: a folder that is not a run is refused before anything in it is touched
+    # a folder that is not a run, or weights that are not there, are refused before anything is written
+    RunDir.check_path(out)
+    fresh = force or not has_checkpoint(out)
+    source = weights_source(config.init_from) if config.init_from and fresh else None
     run = RunDir.open(out, f"world train-{config.kind}", config.to_dict(), config.seed, overwrite=force)
     if command is not None:
         with (out / COMMANDS).open("a") as file:  # the shipped README records every launch of the run
             file.write(command + "\n")
     if force:
         remove_checkpoint(out)
-    source = weights_source(config.init_from) if config.init_from and not has_checkpoint(out) else None
     where = torch.device(
         "cuda" if device == "auto" and torch.cuda.is_available() else device.replace("auto", "cpu")
     )
