@@ -140,3 +140,47 @@ def test_world_corpus_and_failure_rows():
     # s's distinct failures A, C, E: one row of k=2, E left over; u's single failure makes no row
     assert failure_rows(records, k=2) == [("s", ["A?", "C?"])]
     assert failure_rows(records, k=1) == [("s", ["A?"]), ("s", ["C?"]), ("s", ["E?"]), ("u", ["F?"])]
+
+
+class FlakyAnswerer(ScriptedModel):
+    """Answers "yes", except that its calls fail while `down` holds the number of calls left to fail."""
+
+    def __init__(self, down: int) -> None:
+        super().__init__("yes", spec="scripted:a")
+        self.down = down
+
+    def generate(self, conversations, config):
+        from scotoma.types import Completion
+
+        if self.down > 0:
+            self.down -= 1
+            return [Completion("", finish_reason="error", error="HTTP 503: overloaded")] * (
+                len(conversations) * config.n
+            )
+        return super().generate(conversations, config)
+
+
+def test_a_failed_answerer_call_is_left_out_and_retried_not_counted_as_a_failure(tmp_path):
+    import pytest
+
+    from scotoma.models import ModelError
+
+    settings = config(tmp_path, methods=["zero_shot"], cache=None)
+    models = {"scripted:q": ScriptedModel(questioner, spec="scripted:q")}
+    quiet = {"embedder": HashingEmbedder(), "quiet": True}
+    with pytest.raises(ModelError, match=r"every call to the answerer failed \(6 samples\).*HTTP 503"):
+        run_probe(settings, tmp_path / "down", models={**models, "scripted:a": FlakyAnswerer(99)}, **quiet)
+    assert not (tmp_path / "down").exists()  # nothing was learnt: no run is left behind
+
+    # the first of two batches (4 of 6 samples) fails: the other two are scored, the four left out
+    first = run_probe(settings, tmp_path / "run", models={**models, "scripted:a": FlakyAnswerer(1)}, **quiet)
+    assert first.metrics["answerer_failures"] == {
+        "samples_left_out": 4,
+        "first_error": "HTTP 503: overloaded",
+    }
+    samples = {r["sample"] for r in map(json.loads, (tmp_path / "run" / "records.jsonl").open())}
+    assert len(samples) == 2
+    again = run_probe(settings, tmp_path / "run", models={**models, "scripted:a": FlakyAnswerer(0)}, **quiet)
+    assert again.metrics["answerer_failures"]["samples_left_out"] == 0
+    samples = {r["sample"] for r in map(json.loads, (tmp_path / "run" / "records.jsonl").open())}
+    assert len(samples) == 6  # the re-run asked the four again

@@ -90,6 +90,7 @@ def conme(ctx: ProbeContext, method: str = "conme") -> list[dict[str, Any]]:
         batch_size=ctx.config.batch_size,
         prefix_length=ctx.config.prefix_length,
         ask=ask,
+        answer_errors=ctx.answer_errors,
     )
 
 

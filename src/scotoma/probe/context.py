@@ -57,6 +57,8 @@ class ProbeContext:
         cache: the response cache.
         models: pre-loaded backends by spec.
         info: what methods report beyond records (training results, timings), for metrics.json.
+        answer_errors: the answerer's error of each sample left out of an evaluation round because its
+            call failed (not written, so a re-run asks it again).
     """
 
     config: ProbeConfig
@@ -70,6 +72,7 @@ class ProbeContext:
     cache: ResponseCache
     models: Mapping[str, Model] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    answer_errors: list[str] = field(default_factory=list)
 
     @classmethod
     def open(
@@ -163,6 +166,7 @@ class ProbeContext:
             batch_size=self.config.batch_size,
             prefix_length=self.config.prefix_length,
             phase=phase,
+            answer_errors=self.answer_errors,
         )
 
 

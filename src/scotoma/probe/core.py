@@ -32,6 +32,9 @@ from scotoma.probe.prompts import (
 from scotoma.probe.samples import ProbeSample
 from scotoma.types import GenConfig
 
+# How an unjudged question's detail starts when the answerer's call failed (it is not a failure found).
+ANSWERER_ERROR = "answerer_error"
+
 
 @dataclass(frozen=True)
 class ScoredQuestion:
@@ -147,7 +150,7 @@ class Probe:
             items = [pairs[todo[i][0]][0].item(todo[i][2], answers[i].text) for i in to_verify]
             judgements = dict(zip(to_verify, self.verifier.verify(items) if items else [], strict=True))
             for i, (row, slot, question) in enumerate(todo):
-                judgement = judgements.get(i) or Judgement.unjudged(f"answerer_error: {answers[i].error}")
+                judgement = judgements.get(i) or Judgement.unjudged(f"{ANSWERER_ERROR}: {answers[i].error}")
                 results[row, slot] = ScoredQuestion(slot, question, answers[i].text, judgement)
         return [
             ScoredCompletion(
@@ -187,4 +190,4 @@ def question_record(
     }
 
 
-__all__ = ["Probe", "ScoredCompletion", "ScoredQuestion", "question_record"]
+__all__ = ["ANSWERER_ERROR", "Probe", "ScoredCompletion", "ScoredQuestion", "question_record"]

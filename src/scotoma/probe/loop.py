@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from scotoma.probe.core import Probe, ScoredCompletion, question_record
+from scotoma.probe.core import ANSWERER_ERROR, Probe, ScoredCompletion, question_record
 from scotoma.probe.samples import ProbeSample
 from scotoma.progress import progress_bar
 from scotoma.runlog import RunDir, pending
@@ -51,6 +51,7 @@ def run_round(
     prefix_length: int = 2,
     phase: str = "eval",
     ask: Callable[[Sequence[ProbeSample]], list[ScoredCompletion]] | None = None,
+    answer_errors: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Probe every sample not done yet and write its records; return all records of this round.
 
@@ -67,6 +68,9 @@ def run_round(
         phase: "eval", or "train" for the generation rounds of expert iteration.
         ask: replaces "ask then score" for a batch (ConMe's two turns); must return n completions per
             sample, sample-major.
+        answer_errors: receives the error of every sample whose answerer call failed; such a sample's
+            records are not written (a failed call is not a failure of the target), so a re-run asks it
+            again, its questions from the response cache.
     """
     prefix = round_prefix(method, round_index)
     todo = list(pending(samples, lambda s: f"{prefix}/{s.key}/g0/s1", run))
@@ -79,7 +83,13 @@ def run_round(
             else:
                 outputs = probe.ask(batch, n=n, seed=seed)
                 scored = probe.score([(s, o) for s, group in zip(batch, outputs, strict=True) for o in group])
-            run.append(records_of(scored, prefix, n, prefix_length, **fields))
+            records = records_of(scored, prefix, n, prefix_length, **fields)
+            errors = {
+                r["sample"]: r["detail"] for r in records if str(r["detail"]).startswith(ANSWERER_ERROR)
+            }
+            run.append([r for r in records if r["sample"] not in errors])
+            if answer_errors is not None:
+                answer_errors.extend(errors.values())
             bar.advance(len(batch))
     return [r for r in run.records() if r["key"].startswith(prefix + "/")]
 

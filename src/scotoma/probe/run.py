@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scotoma.models.base import Model
+from scotoma.models.base import Model, ModelError
 from scotoma.models.embed import Embedder
 from scotoma.probe.baselines import conme, expert_iteration, sft, sft_questioner, zero_shot
 from scotoma.probe.config import ProbeConfig, default_out_dir, probe_config
 from scotoma.probe.context import ProbeContext
+from scotoma.probe.core import ANSWERER_ERROR
 from scotoma.probe.loop import method_records
 from scotoma.probe.metrics import exclusive_skills, fdr_curve, summarize
 from scotoma.probe.rl import train_rl
@@ -102,6 +103,10 @@ def compute_metrics(ctx: ProbeContext, by_method: Mapping[str, list[dict[str, An
     }
 
 
+def _error_text(detail: str) -> str:
+    return detail.removeprefix(ANSWERER_ERROR).lstrip(": ")
+
+
 def run_probe(
     config: ProbeConfig | None = None,
     out_dir: str | Path | None = None,
@@ -133,8 +138,18 @@ def run_probe(
             begun = time.perf_counter()
             by_method[method] = RUNNERS[method](ctx, method)
             seconds[method] = time.perf_counter() - begun
+        errors = ctx.answer_errors
+        if errors and not any(by_method.values()):
+            raise ModelError(
+                f"every call to the answerer failed ({len(errors)} samples), e.g. {_error_text(errors[0])}; "
+                f"check that {config.answerer} is reachable, then run the same command again"
+            )
         metrics = compute_metrics(ctx, by_method)
         metrics["seconds_per_method"] = seconds
+        metrics["answerer_failures"] = {
+            "samples_left_out": len(errors),
+            "first_error": _error_text(errors[0]) if errors else None,
+        }
         examples = failure_examples(by_method[metrics["main_method"]])
         metrics["top_failing_skills"] = [
             {k: v for k, v in e.items() if k != "examples"} | {"examples": [x["key"] for x in e["examples"]]}

@@ -73,6 +73,13 @@ def print_summary(
             text = f"{example['question']} ({example['answer']} / {example['reference']})" if example else ""
             skills.add_row(entry["skill"], str(entry["questions"]), f"{entry['failure_rate']:.0%}", text)
         console.print(skills)
+    failures = metrics.get("answerer_failures") or {}
+    if failures.get("samples_left_out"):
+        console.print(
+            f"warning: the answerer's call failed on {failures['samples_left_out']} samples, left out of "
+            f"the figures (e.g. {failures['first_error']}); run the same command again to retry them",
+            markup=False,
+        )
 
 
 def thumbnail(sample: ProbeSample | None, size: int = 96) -> str:
