@@ -15,6 +15,7 @@ LAYERS = [
     {"types", "runlog", "cache", "progress", "prompts"},
     {"world"},
     {"models"},
+    {"engines"},
     {"judge", "serve"},
     {"train"},
     {"probe", "bench", "synth"},

@@ -43,6 +43,8 @@ VERSIONED_PACKAGES = (
     "peft",
     "accelerate",
     "vllm",
+    "ray",
+    "deepspeed",
     "pillow",
     "numpy",
 )
