@@ -47,8 +47,17 @@ class ParameterDigests(TrainerCallback):
         self.found["end"] = digest(model)
 
 
-def images(n: int) -> list[Image.Image]:
-    return [Image.new("RGB", (100, 100), color) for color in ("blue", "yellow", "black")[:n]]
+COLOURS = ("blue", "yellow", "black", "white")
+
+
+def images(row: int) -> list[Image.Image]:
+    """Two images that differ from row to row: the ranks get different data, so only gradient averaging
+    keeps their parameters equal."""
+    return [Image.new("RGB", (100, 100), COLOURS[(row + k) % len(COLOURS)]) for k in range(2)]
+
+
+def answer(row: int) -> str:
+    return ("yes", "no")[row % 2]
 
 
 def train(stage: str, model_dir: str, out: Path, digests: ParameterDigests) -> Any:
@@ -60,15 +69,26 @@ def train(stage: str, model_dir: str, out: Path, digests: ParameterDigests) -> A
     model = f"hf:{model_dir}"
     if stage == "sft":
         content = [{"type": "image"}, {"type": "image"}, {"type": "text", "text": QUESTION}]
-        row = {"messages": [{"role": "user", "content": content}, {"role": "assistant", "content": "yes"}]}
-        rows = [row | {"images": images(2)}] * 8
+        rows = [
+            {
+                "messages": [
+                    {"role": "user", "content": content},
+                    {"role": "assistant", "content": answer(i)},
+                ],
+                "images": images(i),
+            }
+            for i in range(8)
+        ]
         return train_sft(
             SFTRecipe(model=model, lora=False, **FAST), to_dataset(rows, "sft"), out, callbacks=[digests]
         )
     if stage == "dpo":
-        rows = [{"prompt": QUESTION, "chosen": "yes", "rejected": "no", "images": images(2)}] * 8
+        rows = [
+            {"prompt": QUESTION, "chosen": answer(i), "rejected": answer(i + 1), "images": images(i)}
+            for i in range(8)
+        ]
         return train_dpo(DPORecipe(model=model, **FAST), to_dataset(rows, "dpo"), out, callbacks=[digests])
-    rows = [{"prompt": QUESTION, "images": images(2), "answer": "yes"}] * 4
+    rows = [{"prompt": QUESTION, "images": images(i), "answer": answer(i)} for i in range(4)]
 
     def characters(prompts: Any, completions: Any, **columns: Any) -> list[float]:
         return [float(len(completion[0]["content"])) for completion in completions]
@@ -134,7 +154,11 @@ def main() -> None:
         result = train(stage, model_dir, out / "run", digests)
         found |= {"losses": result.losses, "steps": result.steps, "model_path": str(result.model_path)}
     found |= digests.found
-    (out / f"rank{found['rank']}.json").write_text(json.dumps(found))
+    import torch.distributed as dist
+
+    found["backend"] = dist.get_backend() if dist.is_initialized() else None
+    found["group_size"] = dist.get_world_size() if dist.is_initialized() else 1
+    (out / f"rank{found['rank']}.json").write_text(json.dumps(found, default=str))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ WORKER = Path(__file__).with_name("distributed_worker.py")
 def launch(stage: str, model_dir: Path | str, out: Path) -> list[dict[str, Any]]:
     out.mkdir(parents=True, exist_ok=True)
     command = [
-        *(sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2"),
+        *(sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"),
         *("--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"),
         *(str(WORKER), stage, str(model_dir), str(out)),
     ]
@@ -39,8 +39,10 @@ def launch(stage: str, model_dir: Path | str, out: Path) -> list[dict[str, Any]]
 def check_data_parallel(ranks: list[dict[str, Any]]) -> None:
     first, second = ranks
     assert (first["rank"], second["rank"], first["world_size"]) == (0, 1, 2)
+    assert first["backend"] == second["backend"] == "gloo" and first["group_size"] == 2
     assert first["begin"] == second["begin"]  # DDP started both from rank 0's weights
-    assert first["end"] == second["end"]  # the same averaged gradient on both, step after step
+    # the ranks train on different rows; only the averaged gradient keeps them equal step after step
+    assert first["end"] == second["end"]
     assert first["end"] != first["begin"]  # and it moved them
 
 
@@ -65,7 +67,7 @@ def test_training_scripts_on_two_processes(stage: str, tiny_vlm_dir: Any, tmp_pa
     if stage == "dpo":  # at step 1 the policy is the reference: -log sigmoid(0) on every rank
         assert losses[0] == pytest.approx(math.log(2), abs=1e-5)
     if stage != "grpo":  # GRPO's loss is ~0 by construction (group-normalised advantages)
-        assert losses[1] < losses[0]
+        assert abs(losses[1] - losses[0]) > 1e-4  # step 2 has other rows: the loss moves, not always down
     assert ranks[0]["losses"] == ranks[1]["losses"]  # logged losses are averaged over the ranks
 
 
