@@ -131,3 +131,51 @@ def test_bad_vllm_options_are_refused() -> None:
         GRPORecipe(model="hf:x", vllm_mode="remote")
     with pytest.raises(ValueError, match="vllm_gpu_memory_utilization"):
         GRPORecipe(model="hf:x", vllm_gpu_memory_utilization=1.5)
+
+
+def fake_trainer(tmp_path: Path, *, fsdp: bool = False, zero_stage: int | None = None, rank: int = 0) -> Any:
+    """What `finish` reads of a Trainer after training, with a tiny torch module as the model."""
+    from types import SimpleNamespace
+
+    import torch
+
+    plugin = None if zero_stage is None else SimpleNamespace(zero_stage=zero_stage)
+    saved: list[str] = []
+    return SimpleNamespace(
+        args=SimpleNamespace(output_dir=str(tmp_path / "trainer")),
+        model=torch.nn.Linear(2, 2),
+        accelerator=SimpleNamespace(state=SimpleNamespace(deepspeed_plugin=plugin), unwrap_model=lambda m: m),
+        is_fsdp_enabled=fsdp,
+        is_world_process_zero=lambda: rank == 0,
+        save_model=saved.append,
+        saved=saved,
+        state=SimpleNamespace(global_step=1),
+    )
+
+
+@pytest.mark.parametrize("rank", [0, 1])
+@pytest.mark.parametrize(("fsdp", "zero_stage"), [(True, None), (False, 3)])
+def test_sharded_weights_are_saved_by_every_rank_through_the_trainer(
+    tmp_path: Path, fsdp: bool, zero_stage: int | None, rank: int
+) -> None:
+    """Under ZeRO-3 and FSDP no rank holds the whole weights: each joins Trainer.save_model's gather."""
+    from types import SimpleNamespace
+
+    from scotoma.train.harness import finish, sharded_weights
+
+    trainer = fake_trainer(tmp_path, fsdp=fsdp, zero_stage=zero_stage, rank=rank)
+    assert sharded_weights(trainer)
+    written: list[Path] = []
+    processor = SimpleNamespace(save_pretrained=written.append)
+    logger = SimpleNamespace(losses=[1.0], step_times_s=[0.1], last_logs={})
+    result = finish(trainer, None, logger, processor, SFTRecipe(model="hf:x", lora=False), 4, 0)
+    assert trainer.saved == [str(tmp_path / "model")]  # on every rank
+    assert written == ([tmp_path / "model"] if rank == 0 else [])  # the processor: rank 0 only
+    assert result.model_path == (tmp_path / "model" if rank == 0 else None)
+
+
+@pytest.mark.parametrize(("fsdp", "zero_stage"), [(False, None), (False, 2)])
+def test_whole_weights_are_not_sharded(tmp_path: Path, fsdp: bool, zero_stage: int | None) -> None:
+    from scotoma.train.harness import sharded_weights
+
+    assert not sharded_weights(fake_trainer(tmp_path, fsdp=fsdp, zero_stage=zero_stage))
