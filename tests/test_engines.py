@@ -253,3 +253,42 @@ def test_a_driver_killed_mid_run_resumes(cluster: Any, tmp_path: Path) -> None:
     assert resumed.n_skipped == len(written)
     assert resumed.n_new == local.n_variants - len(written)
     assert records(run) == records(tmp_path / "local")
+
+
+@pytest.mark.integration
+def test_the_probes_answerer_on_the_ray_engine_gives_the_local_engines_records(
+    cluster: Any, tmp_path: Path
+) -> None:
+    """The probe's evaluation pass with its answerer on two actors; then the run resumes locally."""
+    from scotoma.models import ScriptedModel
+    from scotoma.models.embed import HashingEmbedder
+    from scotoma.probe.config import ProbeConfig
+    from scotoma.probe.run import run_probe
+
+    def questioner(conversation: Any) -> str:
+        return "<response_1>Is there a blue circle?</response_1><response_2>How many squares?</response_2>"
+
+    def probe(engine: str, out: Path, methods: tuple[str, ...] = ("zero_shot",)) -> Any:
+        config = ProbeConfig(
+            questioner="scripted:q",
+            answerer="scripted:no",
+            methods=list(methods),
+            world_samples=6,
+            eval_generations=2,
+            batch_size=4,
+            min_skill_questions=1,
+            cache=str(out.parent / f"{out.name}.sqlite"),
+            engine=engine,
+        )
+        models = {"scripted:q": ScriptedModel(questioner)}
+        return run_probe(config, out, models=models, embedder=HashingEmbedder(), quiet=True)
+
+    before = set(cluster.util.list_named_actors())
+    probe("local", tmp_path / "local")
+    on_ray = probe("ray:actors=2,cpus=0", tmp_path / "ray")
+    assert set(cluster.util.list_named_actors()) == before  # the run closed its pool
+    assert records(tmp_path / "ray") == records(tmp_path / "local")
+    assert on_ray.metrics["methods"]["zero_shot"]["questions"] == 6 * 2 * 2
+    # where the calls ran is not part of the run: the same directory resumes on the local engine
+    again = probe("local", tmp_path / "ray")
+    assert again.metrics["methods"] == on_ray.metrics["methods"]

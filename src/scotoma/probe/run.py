@@ -145,7 +145,7 @@ def run_probe(
         if not quiet and ctx.run.path == out_dir:
             print_summary(metrics, examples)
     finally:
-        ctx.run.close()
+        ctx.close()
     return ProbeResult(out_dir, metrics, summary, time.perf_counter() - started)
 
 
