@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -292,3 +293,45 @@ def test_the_probes_answerer_on_the_ray_engine_gives_the_local_engines_records(
     # where the calls ran is not part of the run: the same directory resumes on the local engine
     again = probe("local", tmp_path / "ray")
     assert again.metrics["methods"] == on_ray.metrics["methods"]
+
+
+@pytest.mark.integration
+def test_embeddings_on_two_actors_equal_the_local_embedders(cluster: Any) -> None:
+    from scotoma.engines import close_model, open_embedder
+
+    texts = [f"is there a {c} {s} ?" for c in ("blue", "yellow", "black") for s in ("circle", "square")]
+    pool = open_embedder("hashing", "ray:actors=2,cpus=0")
+    try:
+        assert pool.name == "hashing"  # vectors stored by the local embedder are found again
+        assert np.array_equal(pool.encode(texts), open_embedder("hashing").encode(texts))
+        assert pool.encode(texts[:1]).shape == (1, open_embedder("hashing").encode(texts[:1]).shape[1])
+    finally:
+        close_model(pool)
+
+
+@pytest.mark.slow
+def test_a_taxonomy_with_its_embedder_on_two_actors_equals_the_local_one(
+    cluster: Any, tmp_path: Path
+) -> None:
+    """all-MiniLM-L6-v2 on two actors (each loads sentence-transformers): the same skills, the same file."""
+    from scotoma.taxonomy import ClusterConfig, TaxonomyConfig, build_taxonomy
+    from scotoma.taxonomy.stand_in import StandIn, world_questions
+
+    questions = world_questions(60, seed=0)
+    config = TaxonomyConfig(
+        cluster=ClusterConfig(method="agglomerative", min_cluster_size=3, distance_threshold=0.6)
+    )
+    built = {}
+    for engine in ("local", "ray:actors=2"):
+        out = tmp_path / engine
+        built[engine] = build_taxonomy(
+            questions,
+            out,
+            config=config,
+            cache=out / "r.sqlite",
+            store=out / "s.sqlite",
+            engine=engine,
+            **StandIn().models(),
+        )
+    assert built["local"].skills == built["ray:actors=2"].skills
+    assert records(tmp_path / "local") == records(tmp_path / "ray:actors=2")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from scotoma.engines.config import ENGINE_HELP, KINDS, EngineConfig
 from scotoma.models.base import Model
+from scotoma.models.embed import Embedder, get_embedder
 from scotoma.models.weights import load_model
 
 
@@ -26,12 +27,22 @@ def open_model(
     return RayModelPool(spec, load, config)
 
 
-def close_model(model: object) -> None:
-    """Release what an engine holds for `model` (a pool's actors); a local model needs nothing."""
-    from scotoma.engines.ray_pool import RayModelPool
+def open_embedder(name: str, engine: EngineConfig | str | None = None) -> Embedder:
+    """The sentence embedder `name` (scotoma.models.embed.get_embedder) on `engine` (default local)."""
+    config = EngineConfig.parse(engine)
+    if config.kind == "local":
+        return get_embedder(name)
+    from scotoma.engines.ray_pool import RayEmbedderPool
 
-    if isinstance(model, RayModelPool):
+    return RayEmbedderPool(name, get_embedder, config)
+
+
+def close_model(model: object) -> None:
+    """Release what an engine holds for `model` or an embedder (a pool's actors); local ones need nothing."""
+    from scotoma.engines.ray_pool import RayPool
+
+    if isinstance(model, RayPool):
         model.close()
 
 
-__all__ = ["ENGINE_HELP", "KINDS", "EngineConfig", "close_model", "open_model"]
+__all__ = ["ENGINE_HELP", "KINDS", "EngineConfig", "close_model", "open_embedder", "open_model"]

@@ -15,6 +15,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from scotoma.engines.config import EngineConfig
 from scotoma.models.base import Model
 from scotoma.types import Completion, Conversation, GenConfig, ImagePart, Message
@@ -33,17 +35,17 @@ def import_ray() -> Any:
     return ray
 
 
-class ModelReplica:
-    """What one actor holds: a model loaded by spec in the actor's own process."""
+class Replica:
+    """What one actor holds: an object (a Model, an Embedder) loaded by spec in the actor's own process."""
 
-    def __init__(self, spec: str, load: Callable[[str], Model]) -> None:
-        self.model = load(spec)
+    def __init__(self, spec: str, load: Callable[[str], Any]) -> None:
+        self.held = load(spec)
 
-    def describe(self) -> tuple[str, int | None]:
-        return self.model.spec, self.model.max_images
+    def attributes(self, names: Sequence[str]) -> list[Any]:
+        return [getattr(self.held, name, None) for name in names]
 
-    def generate(self, conversations: Sequence[Conversation], config: GenConfig) -> list[Completion]:
-        return self.model.generate(conversations, config)
+    def call(self, method: str, items: Sequence[Any], *args: Any) -> Any:
+        return getattr(self.held, method)(items, *args)
 
 
 def portable(conversation: Conversation) -> Conversation:
@@ -66,61 +68,60 @@ def shares(n: int, k: int) -> list[tuple[int, int]]:
     return [(bounds[i], bounds[i + 1]) for i in range(k)]
 
 
-class RayModelPool:
-    """The Model protocol over Ray actors; each call splits its conversations among the actors.
+class RayPool:
+    """Replicas of one object on Ray actors; `map` splits a list of items among them.
 
     Attributes:
-        spec: the replicas' spec (with the weights digest `load` adds), so cache keys match the local
-            engine's.
-        max_images: the replicas' limit.
         actors: the live actor handles.
         replaced: actors replaced since the pool started.
     """
 
-    def __init__(self, spec: str, load: Callable[[str], Model], config: EngineConfig) -> None:
+    def __init__(self, spec: str, load: Callable[[str], Any], config: EngineConfig) -> None:
         ray = import_ray()
         if not ray.is_initialized():
             ray.init(address=config.address, include_dashboard=False, log_to_driver=False)
         has_gpus = ray.cluster_resources().get("GPU", 0) > 0
-        self.gpus = config.gpus if config.gpus is not None else (1.0 if has_gpus else 0.0)
         n = config.actors or (int(ray.cluster_resources()["GPU"]) if has_gpus else 2)
         self.config = config
-        self._spec_in = spec
+        self.spec = spec
         self._load = load
         self._name = f"scotoma-{uuid.uuid4().hex[:8]}"
         self._made = 0
         self.replaced = 0
-        self._actor_class = ray.remote(ModelReplica)
+        self._actor_class = ray.remote(Replica)
         self._options = {
             "num_cpus": config.cpus,
-            "num_gpus": self.gpus,
+            "num_gpus": config.gpus if config.gpus is not None else (1.0 if has_gpus else 0.0),
             # a crash restarts the process (reloading the model) and Ray retries its calls
             "max_restarts": 2,
             "max_task_retries": 2,
         }
         self.actors = [self._start() for _ in range(n)]
-        described = ray.get([actor.describe.remote() for actor in self.actors])
-        self.spec, self.max_images = described[0]
 
     def _start(self) -> Any:
         self._made += 1
         return self._actor_class.options(name=f"{self._name}-{self._made}", **self._options).remote(
-            self._spec_in, self._load
+            self.spec, self._load
         )
 
-    def generate(self, conversations: Sequence[Conversation], config: GenConfig) -> list[Completion]:
-        """Answer every conversation: contiguous shares go to the actors at once, results come back in
-        order; the share of an actor that died goes to its replacement."""
+    def attributes(self, *names: str) -> list[Any]:
+        """Attributes of the held object, read from the first replica (waits until it has loaded)."""
         ray = import_ray()
-        sent = [portable(c) for c in conversations]
-        parts = shares(len(sent), len(self.actors))
-        refs = [self.actors[i].generate.remote(sent[a:b], config) for i, (a, b) in enumerate(parts)]
-        out: list[Completion] = []
+        ready = ray.get([actor.attributes.remote(names) for actor in self.actors])
+        return ready[0]
+
+    def map(self, method: str, items: Sequence[Any], *args: Any) -> list[Any]:
+        """`method(share, *args)` on every actor at once, one contiguous share of `items` each; the
+        results in the order of the shares. The share of an actor that died goes to its replacement."""
+        ray = import_ray()
+        parts = shares(len(items), len(self.actors))
+        refs = [self.actors[i].call.remote(method, items[a:b], *args) for i, (a, b) in enumerate(parts)]
+        out = []
         budget = self.config.replacements
         for i, (a, b) in enumerate(parts):
             while True:
                 try:
-                    out.extend(ray.get(refs[i]))
+                    out.append(ray.get(refs[i]))
                     break
                 except ray.exceptions.RayActorError as error:
                     if budget == 0:
@@ -132,7 +133,7 @@ class RayModelPool:
                     log.warning("ray engine: actor %d of %s died; starting a replacement", i, self.spec)
                     self.actors[i] = self._start()
                     self.replaced += 1
-                    refs[i] = self.actors[i].generate.remote(sent[a:b], config)
+                    refs[i] = self.actors[i].call.remote(method, items[a:b], *args)
         return out
 
     def close(self) -> None:
@@ -141,3 +142,39 @@ class RayModelPool:
         for actor in self.actors:
             ray.kill(actor)
         self.actors = []
+
+
+class RayModelPool(RayPool):
+    """The Model protocol over Ray actors, each holding one replica; a call splits its conversations.
+
+    Attributes:
+        spec: the replicas' spec (with the weights digest `load` adds), so cache keys match the local
+            engine's.
+        max_images: the replicas' limit.
+    """
+
+    def __init__(self, spec: str, load: Callable[[str], Model], config: EngineConfig) -> None:
+        super().__init__(spec, load, config)
+        self.spec, self.max_images = self.attributes("spec", "max_images")
+
+    def generate(self, conversations: Sequence[Conversation], config: GenConfig) -> list[Completion]:
+        """Answer every conversation, in order; images travel as bytes."""
+        shared = self.map("generate", [portable(c) for c in conversations], config)
+        return [completion for part in shared for completion in part]
+
+
+class RayEmbedderPool(RayPool):
+    """The Embedder protocol over Ray actors: a call splits its texts among the replicas.
+
+    Attributes:
+        name: the replicas' name, so vectors stored by the local engine's embedder are found again.
+    """
+
+    def __init__(self, spec: str, load: Callable[[str], Any], config: EngineConfig) -> None:
+        super().__init__(spec, load, config)
+        (self.name,) = self.attributes("name")
+        self.name = self.name or spec
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        parts = self.map("encode", list(texts))
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
