@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from scotoma.cache import CachedModel, ResponseCache
-from scotoma.engines import EngineConfig, close_model, open_model
+from scotoma.engines import EngineConfig, close_model, open_embedder, open_model
 from scotoma.models import Model, get_model
+from scotoma.models.embed import MODEL_NAME
 from scotoma.synth.image_sets import folder_image_sets, world_image_set
 from scotoma.synth.records import ChainSample, PreferencePair
 from scotoma.synth.s2h import S2HConfig, complete
@@ -104,7 +105,7 @@ class Producer:
     produce: Callable[[Sequence[int], Sequence[str]], list[Produced]]
     timer: StageTimer
     models: list[CachedModel] = field(default_factory=list)
-    opened: list[Model] = field(default_factory=list)  # loaded on the engine by this producer
+    opened: list[Any] = field(default_factory=list)  # models and embedders it loaded on the engine
 
     def close(self) -> None:
         """Release what the engine holds for the models this producer loaded."""
@@ -133,7 +134,7 @@ def make_producer(
 ) -> Producer:
     """Load the models the plan needs (spec strings on `engine`) and return its producer."""
     wrapped: dict[Any, CachedModel] = {}
-    opened: list[Model] = []
+    opened: list[Any] = []
 
     def cached(spec: ModelLike) -> CachedModel:
         key = spec if isinstance(spec, str) else id(spec)
@@ -162,7 +163,11 @@ def make_producer(
     config: S2HConfig = plan.config  # type: ignore[assignment]
     model = cached(model_spec) if model_spec is not None else None
     if "L3" in config.levels and config.similarity_quantile is not None and embed is None:
-        embed = minilm_embedder()
+        if EngineConfig.parse(engine).kind == "local":
+            embed = minilm_embedder()
+        else:  # the similarity filter's embeddings on the engine too
+            opened.append(open_embedder(MODEL_NAME, engine))
+            embed = opened[-1].encode
     world_pairs = S2HWorld(config, seed, l3_model=model is not None)
     relations = {f"L2rel-{r.id}": r for r in plan.relations}
     timer = StageTimer()
