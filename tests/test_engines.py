@@ -335,3 +335,15 @@ def test_a_taxonomy_with_its_embedder_on_two_actors_equals_the_local_one(
         )
     assert built["local"].skills == built["ray:actors=2"].skills
     assert records(tmp_path / "local") == records(tmp_path / "ray:actors=2")
+
+
+def test_a_pool_that_cannot_fit_says_what_to_change() -> None:
+    """Ray would queue actors that do not fit forever (a job's second model with one actor per GPU)."""
+    from types import SimpleNamespace
+
+    from scotoma.engines.ray_pool import wait_for_room
+
+    full = SimpleNamespace(available_resources=lambda: {"CPU": 2.0, "GPU": 1.0})
+    wait_for_room(full, 2, {"num_gpus": 0.5, "num_cpus": 1.0}, "hf:judge", timeout_s=0)  # fits
+    with pytest.raises(RuntimeError, match=r"2 actors of hf:judge need 2 GPU but the cluster has 1 GPU free"):
+        wait_for_room(full, 2, {"num_gpus": 1.0, "num_cpus": 1.0}, "hf:judge", timeout_s=0)

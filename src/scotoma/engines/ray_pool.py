@@ -1,4 +1,5 @@
-"""A Model whose `generate` is spread over a pool of Ray actors, each holding one replica of the model.
+"""Pools of Ray actors, each holding one replica of a model (RayModelPool, a Model whose `generate` is
+spread over them) or of a sentence embedder (RayEmbedderPool, an Embedder).
 
 The driver keeps everything stateful: the response cache wraps the pool, the run directory writes the
 records. An actor only answers conversations, so a call is safe to repeat: when an actor dies mid-call
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -68,6 +70,30 @@ def shares(n: int, k: int) -> list[tuple[int, int]]:
     return [(bounds[i], bounds[i + 1]) for i in range(k)]
 
 
+def wait_for_room(ray: Any, n: int, options: dict[str, Any], spec: str, timeout_s: float = 15.0) -> None:
+    """Return once the cluster has room for `n` actors of `options`; otherwise fail with what to change.
+
+    Ray would queue actors that do not fit until something frees room: a job holding two models at once
+    (a target and its judge) with one actor per GPU each would wait forever. Room freed by a pool that
+    just closed shows up after a moment, hence the short wait.
+    """
+    need = {"GPU": n * options["num_gpus"], "CPU": n * options["num_cpus"]}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        free = ray.available_resources()
+        short = {k: v for k, v in need.items() if v > free.get(k, 0.0) + 1e-9}
+        if not short or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    if short:
+        have = ", ".join(f"{free.get(k, 0.0):g} {k}" for k in short)
+        raise RuntimeError(
+            f"ray engine: {n} actors of {spec} need {', '.join(f'{v:g} {k}' for k, v in short.items())} but "
+            f"the cluster has {have} free (other models of the job hold the rest); give fewer actors or a "
+            "share per actor, e.g. --engine ray:actors=4 or ray:gpus=0.5"
+        )
+
+
 class RayPool:
     """Replicas of one object on Ray actors; `map` splits a list of items among them.
 
@@ -96,6 +122,7 @@ class RayPool:
             "max_restarts": 2,
             "max_task_retries": 2,
         }
+        wait_for_room(ray, n, self._options, spec)
         self.actors = [self._start() for _ in range(n)]
 
     def _start(self) -> Any:

@@ -148,7 +148,11 @@ class ProbeContext:
 
     def questioner(self, spec: str) -> Model:
         """A questioner by spec (pre-loaded, trained in this run, or any backend) on the config's engine,
-        behind the cache."""
+        behind the cache. On a non-local engine the previous questioner's pool is closed first: the
+        answerer's and judge's pools stay for the whole run, one questioner's at a time beside them."""
+        if spec not in self.pools:
+            for old in [s for s in self.pools if s not in (self.config.answerer, self.config.verifier[6:])]:
+                close_model(self.pools.pop(old))
         return CachedModel(on_engine(self.config, spec, self.models, self.pools), self.cache)
 
     def close(self) -> None:
