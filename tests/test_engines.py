@@ -73,6 +73,17 @@ def test_engine_strings_parse_and_bad_ones_are_named() -> None:
         EngineConfig.parse("ray:actors=0")
 
 
+def test_the_engine_is_not_part_of_a_runs_identity_and_a_bad_one_is_refused() -> None:
+    from scotoma.loop.config import LoopConfig
+    from scotoma.probe.config import ProbeConfig
+
+    assert LoopConfig(engine="ray").identity() == LoopConfig().identity()  # a run resumes on any engine
+    assert ProbeConfig(engine="ray:actors=4").identity() == ProbeConfig().identity()
+    for config in (LoopConfig, ProbeConfig):
+        with pytest.raises(ValueError, match="unknown engine 'spark'"):
+            config(engine="spark")
+
+
 def test_shares_are_contiguous_near_equal_and_cover_every_index() -> None:
     assert shares(10, 3) == [(0, 3), (3, 6), (6, 10)]
     assert shares(2, 4) == [(0, 1), (1, 2)]
