@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,14 +34,17 @@ def records(run_dir: Path) -> list[dict[str, Any]]:
     return [{k: v for k, v in json.loads(line).items() if k != "latency_s"} for line in lines]
 
 
-def echo_loader() -> Callable[[str], Any]:
+def echo_loader(seconds_per_answer: float = 0.0) -> Callable[[str], Any]:
     """A loader whose model answers with what identifies the conversation (its images and its question's
     end), so an answer given to the wrong variant shows. Nested, so Ray ships it by value to the actors."""
 
     def load(spec: str) -> Any:
+        import time
+
         from scotoma.models import ScriptedModel
 
         def respond(conversation: Any) -> str:
+            time.sleep(seconds_per_answer)
             return (
                 " ".join(i.sha256[:6] for i in conversation.images)
                 + " "
@@ -173,11 +177,13 @@ def test_a_killed_actor_is_replaced_and_nothing_is_lost_or_doubled(cluster: Any,
         cache=tmp_path / "l.sqlite",
         **BENCH,
     )
-    pool = RayModelPool("scripted:echo", echo_loader(), config)
-    killed = []
+    pool = RayModelPool("scripted:echo", echo_loader(seconds_per_answer=0.05), config)
+    killed: list[Any] = []
+    replaced_during: list[int] = []
 
     class KillsAnActor:
-        """The pool, with actor 0 killed for good (no restart) before the third batch reaches it."""
+        """The pool, with actor 0 killed for good (no restart) while it answers its share of the third
+        batch (4 answers, 0.2 s; the kill comes 0.1 s after the share was sent)."""
 
         spec, max_images, calls = pool.spec, pool.max_images, 0
 
@@ -185,8 +191,11 @@ def test_a_killed_actor_is_replaced_and_nothing_is_lost_or_doubled(cluster: Any,
             self.calls += 1
             if self.calls == 3:
                 killed.append(pool.actors[0])
-                cluster.kill(pool.actors[0])
-            return pool.generate(conversations, gen)
+                threading.Timer(0.1, cluster.kill, [pool.actors[0]]).start()
+            answers = pool.generate(conversations, gen)
+            if self.calls == 3:
+                replaced_during.append(pool.replaced)  # 1: the kill landed in this call, not after it
+            return answers
 
     try:
         result = run_bench(
@@ -194,7 +203,7 @@ def test_a_killed_actor_is_replaced_and_nothing_is_lost_or_doubled(cluster: Any,
         )
     finally:
         pool.close()
-    assert killed and pool.replaced == 1
+    assert killed and pool.replaced == 1 and replaced_during == [1]
     assert result.n_new == local.n_variants
     keys = [r["key"] for r in records(tmp_path / "ray")]
     assert len(keys) == len(set(keys)) == local.n_variants
