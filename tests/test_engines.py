@@ -88,6 +88,23 @@ def test_the_engine_is_not_part_of_a_runs_identity_and_a_bad_one_is_refused() ->
             config(engine="spark")
 
 
+def test_conversations_carry_their_image_bytes_to_the_actors_once_per_image(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from scotoma.engines.ray_pool import portable
+    from scotoma.types import Conversation, ImageRef
+
+    Image.new("RGB", (8, 8), "blue").save(tmp_path / "a.png")
+    on_disk = ImageRef.from_path(tmp_path / "a.png")  # no bytes in memory: a path on this machine only
+    assert on_disk.data is None
+    inlined: dict[str, ImageRef] = {}
+    first = portable(Conversation.user(on_disk, "is there a blue circle ?"), inlined)
+    second = portable(Conversation.user("again", on_disk), inlined)
+    assert first.images[0].data == (tmp_path / "a.png").read_bytes()
+    assert second.images[0] is first.images[0]  # one copy per call, so it is sent once
+    assert first.to_dict() == Conversation.user(on_disk, "is there a blue circle ?").to_dict()
+
+
 def test_shares_are_contiguous_near_equal_and_cover_every_index() -> None:
     assert shares(10, 3) == [(0, 3), (3, 6), (6, 10)]
     assert shares(2, 4) == [(0, 1), (1, 2)]

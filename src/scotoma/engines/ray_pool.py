@@ -21,7 +21,7 @@ import numpy as np
 
 from scotoma.engines.config import EngineConfig
 from scotoma.models.base import Model
-from scotoma.types import Completion, Conversation, GenConfig, ImagePart, Message
+from scotoma.types import Completion, Conversation, GenConfig, ImagePart, ImageRef, Message
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +50,21 @@ class Replica:
         return getattr(self.held, method)(items, *args)
 
 
-def portable(conversation: Conversation) -> Conversation:
+def portable(conversation: Conversation, inlined: dict[str, ImageRef] | None = None) -> Conversation:
     """The conversation with every image's bytes inside it: an actor on another node cannot read a path
-    that exists only on the driver's machine."""
+    that exists only on the driver's machine. `inlined` (sha256 -> image with bytes) shares one copy of
+    an image among the conversations of a call, so it is read and sent once."""
+    inlined = {} if inlined is None else inlined
 
     def part(p: Any) -> Any:
-        if isinstance(p, ImagePart) and p.image.data is None:
-            return dataclasses.replace(p, image=dataclasses.replace(p.image, data=p.image.read_bytes()))
-        return p
+        if not isinstance(p, ImagePart):
+            return p
+        if p.image.sha256 not in inlined:
+            image = p.image
+            inlined[image.sha256] = (
+                image if image.data else dataclasses.replace(image, data=image.read_bytes())
+            )
+        return dataclasses.replace(p, image=inlined[p.image.sha256])
 
     messages = tuple(Message(m.role, tuple(part(p) for p in m.content)) for m in conversation.messages)
     return dataclasses.replace(conversation, messages=messages)
@@ -186,7 +193,8 @@ class RayModelPool(RayPool):
 
     def generate(self, conversations: Sequence[Conversation], config: GenConfig) -> list[Completion]:
         """Answer every conversation, in order; images travel as bytes."""
-        shared = self.map("generate", [portable(c) for c in conversations], config)
+        inlined: dict[str, ImageRef] = {}
+        shared = self.map("generate", [portable(c, inlined) for c in conversations], config)
         return [completion for part in shared for completion in part]
 
 
