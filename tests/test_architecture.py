@@ -15,6 +15,7 @@ LAYERS = [
     {"types", "errors", "credentials", "yaml_files", "runlog", "cache", "progress", "prompts"},
     {"world"},
     {"models"},
+    {"engines"},
     {"judge", "serve"},
     {"train"},
     {"probe", "bench", "synth"},

@@ -224,6 +224,9 @@ CLI_CASES: list[tuple[str, list[str], str]] = [
     ("train-unknown-field", [*TRAIN_SFT, "--out", NEW, "nosuch=1"], "nosuch"),
     ("train-lr-is-not-a-field", [*TRAIN_SFT, "--out", NEW, "lr=1e-4"], "learning_rate"),
     ("train-out-not-a-run", [*TRAIN_SFT, "--out", f"{W}/notrun"], "not a scotoma run directory"),
+    ("train-unknown-accelerate-config", ["train", "accelerate-config", "zero9"], "zero9"),
+    ("bench-unknown-engine", [*BENCH, "--engine", "spark", "--out", NEW], "spark"),
+    ("synth-unknown-engine", ["synth", "visc", "--out", NEW, "--engine", "ray:actors=0"], "actors"),
     # loop
     ("loop-out-not-a-run", ["loop", "--out", f"{W}/notrun"], "not a scotoma run directory"),
     ("loop-unknown-field", ["loop", "nosuch=1", "--out", NEW], "nosuch"),

@@ -46,6 +46,8 @@ VERSIONED_PACKAGES = (
     "peft",
     "accelerate",
     "vllm",
+    "ray",
+    "deepspeed",
     "pillow",
     "numpy",
 )

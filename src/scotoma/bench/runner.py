@@ -21,6 +21,7 @@ from typing import Any
 
 from scotoma.bench.items import SETTINGS, Benchmark, Variant
 from scotoma.bench.metrics import summarize
+from scotoma.bench.oracle_captioner import ORACLE_SPEC
 from scotoma.bench.permute import PermuteConfig, make_variants
 from scotoma.bench.records import score_batch
 from scotoma.bench.registry import load_benchmark
@@ -32,6 +33,7 @@ from scotoma.bench.settings import (
     prompt_style,
 )
 from scotoma.cache import CachedModel, ResponseCache
+from scotoma.engines import EngineConfig, close_model, open_model
 from scotoma.judge import EXTRACTOR_VERSION, JudgeExtractor
 from scotoma.judge.chain_inference import DEFAULT_GEN as CHAIN_GEN
 from scotoma.judge.chain_inference import with_chain_instruction
@@ -151,6 +153,7 @@ def run_bench(
     n_boot: int = 1000,
     overwrite: bool = False,
     chain: bool = False,
+    engine: EngineConfig | str | None = None,
 ) -> BenchResult:
     """Run a benchmark on a model and write one run directory.
 
@@ -176,11 +179,14 @@ def run_bench(
         chain: ask in focus-chain style (paper 001): the chain instruction follows each question, the
             answer is read from the output's final answer span, the raw chain is logged; default 512
             new tokens.
+        engine: where the model calls of spec strings run (scotoma.engines): "local" (default), "ray" or
+            an EngineConfig; the records are the same either way.
     """
     started = time.perf_counter()
     bench = benchmark if isinstance(benchmark, Benchmark) else load_benchmark(benchmark, data, seed, limit)
     if isinstance(benchmark, Benchmark) and limit is not None:
         bench = dataclasses.replace(bench, items=bench.items[:limit])
+    engine = EngineConfig.parse(engine)  # a bad engine string fails before the run directory is made
     gen = gen or (CHAIN_GEN if chain else GenConfig(max_new_tokens=32))
     if gen.n != 1:
         raise ValueError("bench scores one completion per variant; use GenConfig(n=1)")
@@ -216,19 +222,28 @@ def run_bench(
     run = RunDir.open(out_dir, f"bench {bench.name}", identity, seed, overwrite=overwrite)
     n_errors = hits = 0
     first_error: str | None = None
+    opened: list[Model] = []  # models this call loaded on the engine, released when it ends
+
+    def on_engine(spec: str, load: Callable[[str], Model] = get_model) -> Model:
+        opened.append(open_model(spec, engine, load))
+        return opened[-1]
+
     try:
         todo = list(pending(variants, lambda v: v.key, run))
         n_skipped = len(variants) - len(todo)
         if todo:
             response_cache = cache if isinstance(cache, ResponseCache) else ResponseCache(cache)
             model = CachedModel(
-                load_model(model_spec) if isinstance(model_spec, str) else model_spec, response_cache
+                on_engine(model_spec, load_model) if isinstance(model_spec, str) else model_spec,
+                response_cache,
             )
             check_image_counts(model, todo)
             judge = None
             if judge_spec is not None:
-                judge_model = get_model(judge_spec) if isinstance(judge_spec, str) else judge_spec
+                judge_model = on_engine(judge_spec) if isinstance(judge_spec, str) else judge_spec
                 judge = JudgeExtractor(CachedModel(judge_model, response_cache))
+            if isinstance(captioner_spec, str) and captioner_spec != ORACLE_SPEC:
+                captioner_spec = on_engine(captioner_spec)
             captioner = make_captioner(captioner_spec, response_cache)
             descriptions = _describe_all(captioner, todo, batch_size) if captioner else None
             with progress_bar(f"bench {bench.name}", total=len(todo)) as bar:
@@ -265,6 +280,8 @@ def run_bench(
         run.close(failed=True)  # a run that wrote nothing yet is taken back
         raise
     finally:
+        for loaded in opened:
+            close_model(loaded)
         run.close()
     return BenchResult(
         run_dir=out_dir,

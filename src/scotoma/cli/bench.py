@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from scotoma.engines.config import ENGINE_HELP
+
 
 def bench(
     benchmark: Annotated[
@@ -53,6 +55,7 @@ def bench(
     chain: Annotated[
         bool, typer.Option("--chain", help="Ask in focus-chain style (paper 001) and score the final answer.")
     ] = False,
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "local",
 ) -> None:
     """Run a multi-image benchmark under the MMRA protocol; re-running the same command resumes.
 
@@ -90,6 +93,7 @@ def bench(
         n_boot=n_boot,
         overwrite=force,
         chain=chain,
+        engine=engine,
     )
     print_results(result.metrics)
     if html:

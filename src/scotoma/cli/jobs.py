@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from scotoma.engines.config import ENGINE_HELP
+
 
 def probe(
     overrides: Annotated[
@@ -60,6 +62,7 @@ def taxonomy(
     stand_in: Annotated[
         bool, typer.Option("--stand-in", help="Deterministic world stand-ins for the three model stages.")
     ] = False,
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "local",
 ) -> None:
     """Build the two-level failure taxonomy (paper 000, section 3.3) of probe runs."""
     from scotoma.report import taxonomy_for_runs
@@ -67,5 +70,5 @@ def taxonomy(
     if not stand_in and (primitives is None or labeller is None):
         raise typer.BadParameter("give --primitives and --labeller model specs, or --stand-in for world runs")
     models = {} if stand_in else {"primitive_model": primitives, "label_model": labeller, "meta_model": meta}
-    built = taxonomy_for_runs(runs, out, stand_in=stand_in, **models)
+    built = taxonomy_for_runs(runs, out, stand_in=stand_in, engine=engine, **models)
     typer.echo(f"taxonomy: {len(built.skills)} skills -> {out}")

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from scotoma.engines.config import ENGINE_HELP
+
 synth_app = typer.Typer(
     help="Synthesize focus-centric visual chains (VISC) and S2H preference pairs.", no_args_is_help=True
 )
@@ -17,6 +19,7 @@ N = Annotated[int, typer.Option(min=1, help="Samples to draw.")]
 Skills = Annotated[list[str] | None, typer.Option(help="Keep samples needing one of these skills.")]
 Seed = Annotated[int, typer.Option(min=0, help="Seeds every draw.")]
 Force = Annotated[bool, typer.Option("--force", help="Delete what --out holds and start over.")]
+Engine = Annotated[str, typer.Option(help=ENGINE_HELP)]
 
 
 def _print(result) -> None:
@@ -40,11 +43,12 @@ def visc(
     ] = None,
     seed: Seed = 0,
     force: Force = False,
+    engine: Engine = "local",
 ) -> None:
     """Focus-centric chains (paper 001): exact from the world, or model-backed on --images."""
     from scotoma.synth.commands import synth_visc
 
-    _print(synth_visc(out, model, n, skills, images, role, seed, force=force))
+    _print(synth_visc(out, model, n, skills, images, role, seed, force=force, engine=engine))
 
 
 @synth_app.command("s2h")
@@ -59,8 +63,23 @@ def s2h(
     relations: Annotated[Path | None, typer.Option(help="Relation-labelled JSONL for L2.")] = None,
     seed: Seed = 0,
     force: Force = False,
+    engine: Engine = "local",
 ) -> None:
     """Simple-to-hard preference pairs (paper 003); L1 needs --model (its own wrong answers)."""
     from scotoma.synth.commands import synth_s2h
 
-    _print(synth_s2h(out, model, n, skills, levels, distractors, mixture, relations, seed=seed, force=force))
+    _print(
+        synth_s2h(
+            out,
+            model,
+            n,
+            skills,
+            levels,
+            distractors,
+            mixture,
+            relations,
+            seed=seed,
+            force=force,
+            engine=engine,
+        )
+    )

@@ -52,3 +52,18 @@ def train_grpo(
 ) -> None:
     """GRPO with the recipe's reward functions (rule-based correctness by default)."""
     _train("grpo", recipe, data, out, overrides, force)
+
+
+@train_app.command("accelerate-config")
+def accelerate_config(
+    name: Annotated[str | None, typer.Argument(help="ddp, zero2, zero3 or fsdp; none lists them.")] = None,
+) -> None:
+    """Print the path of a shipped `accelerate launch` config (docs/scale-out.md)."""
+    from scotoma.train.accelerate_configs import ACCELERATE_CONFIGS
+    from scotoma.train.accelerate_configs import accelerate_config as path_of
+
+    if name is None:
+        for known in ACCELERATE_CONFIGS:
+            typer.echo(f"{known:6} {path_of(known)}")
+        return
+    typer.echo(path_of(name))

@@ -12,6 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from scotoma.engines import EngineConfig
 from scotoma.train.recipe_files import override_values
 from scotoma.world.skills import SKILLS
 
@@ -72,8 +73,16 @@ class LoopConfig:
     probe_seed: int = field(default=3_000_017, metadata={"help": "Seed of the probe's world images."})
     data_seed: int = field(default=4_000_037, metadata={"help": "Seed of the synthesized training data."})
     batch_size: int = field(default=64, metadata={"help": "Prompts per model call in bench and synth."})
+    engine: str = field(
+        default="local",
+        metadata={
+            "help": "Where the model calls of its bench, synth and probe steps run: local, ray or "
+            "ray:OPTIONS (scotoma.engines); training stays in this process. Not part of the run's identity."
+        },
+    )
 
     def __post_init__(self) -> None:
+        EngineConfig.parse(self.engine)  # a bad engine string fails here, before any work
         if self.worst_skills < 1:
             raise ValueError("worst_skills must be at least 1")
         for name in ("probe_samples", "eval_items", "probe_generations", "batch_size", "questions_per_row"):
@@ -92,6 +101,11 @@ class LoopConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def identity(self) -> dict[str, Any]:
+        """What the loop's run directory is opened with: every field but `engine` (where the model calls
+        ran does not change what the steps write, so a loop resumes on another engine)."""
+        return {k: v for k, v in self.to_dict().items() if k != "engine"}
 
 
 __all__ = ["LoopConfig"]

@@ -93,7 +93,7 @@ def build_training_data(targets: Sequence[str], answerer: str, config: LoopConfi
     sft: list[dict[str, Any]] = []
     dpo: list[dict[str, Any]] = []
     counts = dict.fromkeys(("chains", "pairs", "targeted", "primitive", "replay"), 0)
-    common = {"seed": config.data_seed, "batch_size": config.batch_size}
+    common = {"seed": config.data_seed, "batch_size": config.batch_size, "engine": config.engine}
     if config.chains:
         chains = WorldChainConfig(skills=targets, layout=LAYOUT, images_per_sample=(3, 4))
         run = run_synth("visc", chains, out / "synth_visc", n=config.chains, **common)

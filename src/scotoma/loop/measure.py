@@ -63,7 +63,7 @@ def tally(records: Iterable[dict[str, Any]], key: str) -> dict[str, tuple[int, i
 
 def measure(model: str, out: Path, config: LoopConfig) -> Measurement:
     """Bench `world`, bench `nlvr1` and a zero-shot probe of `model`, each in a run directory under `out`."""
-    common = {"cache": None, "batch_size": config.batch_size, "n_boot": 200}
+    common = {"cache": None, "batch_size": config.batch_size, "n_boot": 200, "engine": config.engine}
     world = run_bench(
         f"world:n={config.eval_items}",
         model,
@@ -84,6 +84,7 @@ def measure(model: str, out: Path, config: LoopConfig) -> Measurement:
         world_seed=config.probe_seed,
         eval_generations=config.probe_generations,
         min_skill_questions=config.min_skill_questions,
+        engine=config.engine,
     )
     probe = run_probe(probe_config, out / "probe", quiet=True)
     records = [

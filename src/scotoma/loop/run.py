@@ -137,7 +137,7 @@ def run_loop(config: LoopConfig | None = None, out_dir: str | Path = "runs/loop"
     started = time.perf_counter()
     config = config or LoopConfig()
     out = Path(out_dir)
-    run = RunDir.open(out, "loop", config.to_dict(), config.data_seed)
+    run = RunDir.open(out, "loop", config.identity(), config.data_seed)
     try:
         timings: dict[str, float] = {}
         tick = time.perf_counter()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scotoma.engines import EngineConfig
 from scotoma.probe.banks import PREFIX_SOURCES
 from scotoma.probe.reward import COMBINES, RewardConfig
 from scotoma.train.recipe_files import coerce_field, override_values
@@ -161,8 +162,16 @@ class ProbeConfig:
     cache: str | None = field(
         default=None, metadata={"help": "Response cache file; none = $SCOTOMA_CACHE_DIR or ~/.cache/scotoma."}
     )
+    engine: str = field(
+        default="local",
+        metadata={
+            "help": "Where the answerer's, judge's and evaluated questioners' calls run: local, ray or "
+            "ray:actors=N,gpus=G (scotoma.engines); training stays in this process."
+        },
+    )
 
     def __post_init__(self) -> None:
+        EngineConfig.parse(self.engine)  # a bad engine string fails here, before any work
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown or not self.methods:
             raise ValueError(f"unknown methods {unknown or '(none)'}; choose from {', '.join(METHODS)}")
@@ -212,13 +221,14 @@ class ProbeConfig:
         return dataclasses.asdict(self)
 
     def identity(self) -> dict[str, Any]:
-        """What a run directory is opened with (its spec.json): every field but `methods`.
+        """What a run directory is opened with (its spec.json): every field but `methods` and `engine`.
 
         Which methods run is a choice of what to compute, not of what the records mean: every method's
         records are keyed by its name, so running baselines later in a finished run's directory reuses
         what it already holds (methods done before are not run again) and compares on the same images.
+        Where the model calls ran does not change the records either: a run resumes on another engine.
         """
-        return {k: v for k, v in self.to_dict().items() if k != "methods"}
+        return {k: v for k, v in self.to_dict().items() if k not in ("methods", "engine")}
 
 
 def parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:

@@ -1,22 +1,25 @@
 """What every probe method shares in one run: the config, the run directory, the samples, the frozen
 answerer and verifier (through the response cache), the prompts and the embedder.
 
-Models are resolved by spec through `get_model`, or taken from `models` when the caller already holds
-them (tests pass ScriptedModels and in-memory tiny VLMs that way). Local weights (builtin: models, hf:
+Models are resolved by spec through `get_model` on the config's engine (scotoma.engines: in this process,
+or a pool of Ray actors), or taken from `models` when the caller already holds them (tests pass
+ScriptedModels and in-memory tiny VLMs that way). Local weights (builtin: models, hf:
 folders, questioners trained during the run) enter cache keys with their digest (scotoma.models.weights).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scotoma.cache import CachedModel, ResponseCache
+from scotoma.engines import EngineConfig, close_model, open_model
 from scotoma.judge.chain_inference import DEFAULT_GEN as CHAIN_GEN
 from scotoma.judge.verifiers import Verifier, get_verifier
+from scotoma.models import get_model
 from scotoma.models.base import Model
 from scotoma.models.embed import Embedder, get_embedder
 from scotoma.models.weights import load_model, weights_identity
@@ -41,6 +44,25 @@ def load_samples(config: ProbeConfig) -> list[ProbeSample]:
     )
 
 
+def on_engine(
+    config: ProbeConfig,
+    spec: str,
+    models: Mapping[str, Model],
+    pools: dict[str, Model],
+    load: Callable[[str], Model] = load_model,
+) -> Model:
+    """The model of `spec`: pre-loaded, loaded here (local engine, as each caller always did), or the
+    pool the run opened for it on its engine (started once, kept in `pools` for every later round)."""
+    if spec in models:
+        return models[spec]
+    engine = EngineConfig.parse(config.engine)
+    if engine.kind == "local":
+        return load(spec)
+    if spec not in pools:
+        pools[spec] = open_model(spec, engine, load)
+    return pools[spec]
+
+
 @dataclass
 class ProbeContext:
     """The shared state of one probe run.
@@ -56,6 +78,8 @@ class ProbeContext:
         embedder: sentence embeddings for the banks and semantic diversity.
         cache: the response cache.
         models: pre-loaded backends by spec.
+        pools: models this run opened on a non-local engine, by spec: reused by every round, closed
+            with the run.
         info: what methods report beyond records (training results, timings), for metrics.json.
         answer_errors: the answerer's error of each sample left out of an evaluation round because its
             call failed (not written, so a re-run asks it again).
@@ -73,6 +97,7 @@ class ProbeContext:
     models: Mapping[str, Model] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     answer_errors: list[str] = field(default_factory=list)
+    pools: dict[str, Model] = field(default_factory=dict)
 
     @classmethod
     def open(
@@ -93,6 +118,7 @@ class ProbeContext:
         # local weights by their digest: a retrained answerer in the same folder is another run
         weights = {role: weights_identity(getattr(config, role)) for role in ("questioner", "answerer")}
         run = RunDir.open(run_path, "probe", {**config.identity(), "weights": weights}, config.seed)
+        pools: dict[str, Model] = {}
         try:
             models = dict(models or {})
             cache = ResponseCache(config.cache)
@@ -105,28 +131,45 @@ class ProbeContext:
                 config.conme_prompt,
                 config.image_label,
             )
-            answerer = CachedModel(models.get(config.answerer) or load_model(config.answerer), cache)
-            if config.verifier.startswith("judge:") and config.verifier[6:] in models:
+            answerer = CachedModel(on_engine(config, config.answerer, models, pools), cache)
+            judge_spec = config.verifier[6:] if config.verifier.startswith("judge:") else None
+            if judge_spec is not None and (judge_spec in models or config.engine != "local"):
                 from scotoma.judge.vlm_judge import VLMJudge
 
-                judge_model = CachedModel(models[config.verifier[6:]], cache)
                 verifier: Verifier = VLMJudge(
-                    judge_model, config.verifier, max_new_tokens=config.judge_max_new_tokens
+                    CachedModel(on_engine(config, judge_spec, models, pools, get_model), cache),
+                    config.verifier,
+                    max_new_tokens=config.judge_max_new_tokens,
                 )
-            elif config.verifier.startswith("judge:"):
+            elif judge_spec is not None:
                 verifier = get_verifier(config.verifier, cache, max_new_tokens=config.judge_max_new_tokens)
             else:
                 verifier = get_verifier(config.verifier, cache)
             embedder = embedder or get_embedder(config.embedder)
         except BaseException:
+            for pool in pools.values():
+                close_model(pool)
             run.close(failed=True)  # nothing was asked yet: leave no run behind
             raise
-        return cls(config, out_dir, run, samples, prompts, answerer, verifier, embedder, cache, models)
+        return cls(
+            config, out_dir, run, samples, prompts, answerer, verifier, embedder, cache, models, pools=pools
+        )
 
     def questioner(self, spec: str) -> Model:
-        """A questioner by spec (pre-loaded, trained in this run, or any backend), behind the cache."""
-        model = self.models.get(spec) or load_model(spec)
-        return CachedModel(model, self.cache)
+        """A questioner by spec (pre-loaded, trained in this run, or any backend) on the config's engine,
+        behind the cache. On a non-local engine the previous questioner's pool is closed first: the
+        answerer's and judge's pools stay for the whole run, one questioner's at a time beside them."""
+        if spec not in self.pools:
+            for old in [s for s in self.pools if s not in (self.config.answerer, self.config.verifier[6:])]:
+                close_model(self.pools.pop(old))
+        return CachedModel(on_engine(self.config, spec, self.models, self.pools), self.cache)
+
+    def close(self) -> None:
+        """Release the engine's pools and close the run directory."""
+        for pool in self.pools.values():
+            close_model(pool)
+        self.pools.clear()
+        self.run.close()
 
     def probe(self, questioner: Model | None) -> Probe:
         """A Probe with this run's target, verifier, prompts and generation settings."""

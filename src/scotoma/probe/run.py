@@ -163,7 +163,7 @@ def run_probe(
         ctx.run.close(failed=True)  # a run that wrote nothing yet is taken back
         raise
     finally:
-        ctx.run.close()
+        ctx.close()
     return ProbeResult(out_dir, metrics, summary, time.perf_counter() - started)
 
 

@@ -21,7 +21,7 @@ def taxonomy_for_runs(
         out_dir: the taxonomy run directory to write.
         stand_in: use the deterministic world stand-ins for the three model stages (world runs only).
         **kwargs: passed to `build_taxonomy` (primitive_model, label_model, meta_model, embedder,
-            config, cache, store).
+            config, cache, store, engine).
 
     Raises:
         ValueError: the runs hold no valid question.

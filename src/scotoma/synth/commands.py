@@ -36,6 +36,7 @@ def synth_visc(
     instruction: bool = True,
     batch_size: int = 32,
     force: bool = False,
+    engine: str | None = None,
 ) -> SynthResult:
     """Focus-centric chains: exact from the world without --model and --images, else model-backed.
 
@@ -53,6 +54,7 @@ def synth_visc(
         instruction: append the chain instruction to each question.
         batch_size: indices per model call and per write.
         force: delete what `out` holds and start over.
+        engine: where model calls run: local (default), ray or ray:OPTIONS (scotoma.engines).
     """
     wanted = _listed(skills)
     stage_models = dict(_role(entry) for entry in _listed(roles))
@@ -75,6 +77,7 @@ def synth_visc(
         stage_models=stage_models or None,
         batch_size=batch_size,
         overwrite=force,
+        engine=engine,
     )
 
 
@@ -98,6 +101,7 @@ def synth_s2h(
     seed: int = 0,
     batch_size: int = 32,
     force: bool = False,
+    engine: str | None = None,
 ) -> SynthResult:
     """S2H preference pairs (L1 needs --model; L3's rejected captions come from it when given).
 
@@ -114,6 +118,7 @@ def synth_s2h(
         seed: seeds every draw.
         batch_size: pairs per model call and per write.
         force: delete what `out` holds and start over.
+        engine: where model calls run: local (default), ray or ray:OPTIONS (scotoma.engines).
     """
     config = S2HConfig(
         levels=_listed(levels),
@@ -123,7 +128,9 @@ def synth_s2h(
         relations=None if relations is None else str(relations),
         layout=layout,
     )
-    return run_synth("s2h", config, out, model, n=n, seed=seed, batch_size=batch_size, overwrite=force)
+    return run_synth(
+        "s2h", config, out, model, n=n, seed=seed, batch_size=batch_size, overwrite=force, engine=engine
+    )
 
 
 def summary(result: SynthResult) -> list[str]:

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from scotoma.cache import CachedModel, ResponseCache
+from scotoma.engines import EngineConfig, close_model, open_embedder, open_model
 from scotoma.models import Model, get_model
+from scotoma.models.embed import MODEL_NAME
 from scotoma.synth.image_sets import folder_image_sets, world_image_set
 from scotoma.synth.records import ChainSample, PreferencePair
 from scotoma.synth.s2h import S2HConfig, complete
@@ -104,6 +106,13 @@ class Producer:
     produce: Callable[[Sequence[int], Sequence[str]], list[Produced]]
     timer: StageTimer
     models: list[CachedModel] = field(default_factory=list)
+    opened: list[Any] = field(default_factory=list)  # models and embedders it loaded on the engine
+
+    def close(self) -> None:
+        """Release what the engine holds for the models this producer loaded."""
+        for model in self.opened:
+            close_model(model)
+        self.opened = []
 
     def cache_stats(self) -> dict[str, dict[str, int]]:
         """Hits and misses of the response cache, per model spec."""
@@ -122,14 +131,18 @@ def make_producer(
     cache: ResponseCache,
     embed: Embedder | None,
     seed: int,
+    engine: EngineConfig | str | None = None,
 ) -> Producer:
-    """Load the models the plan needs and return its producer."""
+    """Load the models the plan needs (spec strings on `engine`) and return its producer."""
     wrapped: dict[Any, CachedModel] = {}
+    opened: list[Any] = []
 
     def cached(spec: ModelLike) -> CachedModel:
         key = spec if isinstance(spec, str) else id(spec)
         if key not in wrapped:  # one model object per distinct spec, however many roles it plays
-            wrapped[key] = CachedModel(get_model(spec) if isinstance(spec, str) else spec, cache)
+            if isinstance(spec, str):
+                opened.append(open_model(spec, engine, get_model))
+            wrapped[key] = CachedModel(opened[-1] if isinstance(spec, str) else spec, cache)
         return wrapped[key]
 
     if plan.exact:
@@ -147,11 +160,15 @@ def make_producer(
             images = [plan.sets[i][1] if plan.sets else world_image_set(seed, i, k)[1] for i in indices]
             return synth.run_batch([keys[i] for i in indices], images)  # type: ignore[return-value]
 
-        return Producer(chains, synth.timer, list(wrapped.values()))
+        return Producer(chains, synth.timer, list(wrapped.values()), opened)
     config: S2HConfig = plan.config  # type: ignore[assignment]
     model = cached(model_spec) if model_spec is not None else None
     if "L3" in config.levels and config.similarity_quantile is not None and embed is None:
-        embed = minilm_embedder()
+        if EngineConfig.parse(engine).kind == "local":
+            embed = minilm_embedder()
+        else:  # the similarity filter's embeddings on the engine too
+            opened.append(open_embedder(MODEL_NAME, engine))
+            embed = opened[-1].encode
     world_pairs = S2HWorld(config, seed, l3_model=model is not None)
     relations = {f"L2rel-{r.id}": r for r in plan.relations}
     timer = StageTimer()
@@ -176,7 +193,7 @@ def make_producer(
             out[j] = made if isinstance(made, SynthDrop) else [made]
         return out
 
-    return Producer(pairs, timer, list(wrapped.values()))
+    return Producer(pairs, timer, list(wrapped.values()), opened)
 
 
 def _safe(draw: Callable[[], Produced]) -> Produced:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from scotoma.cache import ResponseCache
+from scotoma.engines import EngineConfig
 from scotoma.progress import progress_bar
 from scotoma.runlog import RunDir
 from scotoma.synth.export import ExportConfig, export_all, store_images
@@ -73,6 +74,7 @@ def run_synth(
     export: ExportConfig | None = None,
     batch_size: int = 32,
     overwrite: bool = False,
+    engine: EngineConfig | str | None = None,
 ) -> SynthResult:
     """Synthesize `n` samples of `kind` ("visc" or "s2h") into `out_dir`, then export every format.
 
@@ -92,11 +94,14 @@ def run_synth(
         export: how to export; default all formats, the config's layout and S2H's mixture.
         batch_size: indices per model call and per write to records.jsonl.
         overwrite: delete what out_dir holds and start over.
+        engine: where the model calls of spec strings run (scotoma.engines): "local" (default), "ray" or
+            an EngineConfig; the records are the same either way.
 
     Raises:
         ValueError: an unknown kind, a config of the wrong type, or a missing model (L1, model stages).
     """
     started = time.perf_counter()
+    engine = EngineConfig.parse(engine)  # a bad engine string fails before the run directory is made
     plan = plan_run(kind, config, model_spec, stage_models, images_dir, n, seed)
     export = export or ExportConfig(
         layout=plan.config.layout,
@@ -118,7 +123,7 @@ def run_synth(
         todo = [i for i, key in enumerate(plan.keys) if key not in run.done]
         if todo:
             response_cache = cache if isinstance(cache, ResponseCache) else ResponseCache(cache)
-            producer = make_producer(plan, model_spec, stage_models, response_cache, embed, seed)
+            producer = make_producer(plan, model_spec, stage_models, response_cache, embed, seed, engine)
         with progress_bar(f"synth {kind}", total=len(todo)) as bar:
             for start in range(0, len(todo), batch_size):
                 chunk = todo[start : start + batch_size]
@@ -136,6 +141,7 @@ def run_synth(
         run.close(failed=True)  # a run that wrote nothing yet is taken back
         raise
     finally:
+        producer.close()
         run.close()
     return SynthResult(
         Path(out_dir), metrics, len(todo), len(plan.keys) - len(todo), time.perf_counter() - started

@@ -21,12 +21,14 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from scotoma.cache import CachedModel, ResponseCache
+from scotoma.engines import EngineConfig, close_model, open_embedder, open_model
 from scotoma.models import Model, get_model
-from scotoma.models.embed import Embedder, MiniLMEmbedder
+from scotoma.models.embed import MODEL_NAME, Embedder
 from scotoma.taxonomy.cluster import Clusters, cluster
 from scotoma.taxonomy.dedupe import Dedupe, dedupe, pool_primitives
 from scotoma.taxonomy.labels import SkillLabels, merge_labels, name_topics, question_skills
@@ -37,8 +39,11 @@ from scotoma.taxonomy.result import Taxonomy, TaxonomyConfig, write_taxonomy_run
 from scotoma.taxonomy.store import CachedEmbedder, StageStore, content_key
 
 
-def _model(model: Model | str, cache: ResponseCache) -> CachedModel:
-    return CachedModel(get_model(model) if isinstance(model, str) else model, cache)
+def _model(model: Model | str, cache: ResponseCache, engine: EngineConfig, opened: list[Any]) -> CachedModel:
+    if isinstance(model, str):
+        opened.append(open_model(model, engine, get_model))
+        model = opened[-1]
+    return CachedModel(model, cache)
 
 
 def _cluster_stage(
@@ -80,6 +85,7 @@ def build_taxonomy(
     config: TaxonomyConfig | None = None,
     cache: ResponseCache | str | Path | None = None,
     store: StageStore | str | Path | None = None,
+    engine: EngineConfig | str | None = None,
 ) -> Taxonomy:
     """Build the two-level skill taxonomy of `questions` (valid questions of all compared methods).
 
@@ -94,14 +100,54 @@ def build_taxonomy(
         config: pipeline settings.
         cache: the response cache (a ResponseCache or its file; default: the shared one).
         store: the stage cache (a StageStore or its file; default: beside the response cache).
+        engine: where the model calls of spec strings and the default embedder run (scotoma.engines):
+            "local" (default), "ray" or an EngineConfig.
     """
+    engine = EngineConfig.parse(engine)
+    opened: list[Any] = []  # models and embedders this call opened on the engine, released at the end
+    try:
+        return _build(
+            questions,
+            out_dir,
+            primitive_model,
+            label_model,
+            meta_model,
+            embedder,
+            config,
+            cache,
+            store,
+            engine,
+            opened,
+        )
+    finally:
+        for held in opened:
+            close_model(held)
+
+
+def _build(
+    questions: Sequence[TaxonomyQuestion],
+    out_dir: str | Path,
+    primitive_model: Model | str,
+    label_model: Model | str,
+    meta_model: Model | str | None,
+    embedder: Embedder | None,
+    config: TaxonomyConfig | None,
+    cache: ResponseCache | str | Path | None,
+    store: StageStore | str | Path | None,
+    engine: EngineConfig,
+    opened: list[Any],
+) -> Taxonomy:
     config = config or TaxonomyConfig()
     started = time.perf_counter()
     responses = cache if isinstance(cache, ResponseCache) else ResponseCache(cache)
     stages = store if isinstance(store, StageStore) else StageStore(store)
-    embed = CachedEmbedder(embedder if embedder is not None else MiniLMEmbedder(), stages)
-    primitive, labeller = _model(primitive_model, responses), _model(label_model, responses)
-    grouper = _model(meta_model, responses) if meta_model is not None else labeller
+    if embedder is None:
+        opened.append(open_embedder(MODEL_NAME, engine))
+        embedder = opened[-1]
+    embed = CachedEmbedder(embedder, stages)
+    primitive = _model(primitive_model, responses, engine, opened)
+    labeller = _model(label_model, responses, engine, opened)
+    grouper = _model(meta_model, responses, engine, opened) if meta_model is not None else labeller
     unique: dict[str, TaxonomyQuestion] = {}
     methods: dict[str, list[str]] = {}
     for q in questions:

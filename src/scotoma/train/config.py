@@ -24,6 +24,7 @@ from scotoma.yaml_files import read_yaml_mapping
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 MIXINGS = ("flat", "curriculum")
 LOSS_ON = ("completion", "assistant", "all")  # SFTRecipe.loss_on
+VLLM_MODES = ("colocate", "server")  # GRPORecipe.vllm_mode: TRL's two ways to generate with vLLM
 LLM_LINEAR_LAYERS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -272,6 +273,42 @@ class GRPORecipe(TrainRecipe):
         default=8192,
         metadata={"help": "Token budget per prompt plus max_completion_length, image tokens included."},
     )
+    use_vllm: bool = field(
+        default=False,
+        metadata={
+            "help": "Generate the rollouts with vLLM (TRL's use_vllm; needs scotoma[vllm] and a GPU) "
+            "instead of transformers' generate."
+        },
+    )
+    vllm_mode: str = field(
+        default="colocate",
+        metadata={
+            "help": "colocate: vLLM inside each training process, sharing its GPU; server: a separate "
+            "`trl vllm-serve` process on GPUs of its own (docs/scale-out.md)."
+        },
+    )
+    vllm_gpu_memory_utilization: float = field(
+        default=0.3,
+        metadata={"help": "colocate: share of each GPU's memory vLLM may take (TRL's default 0.3)."},
+    )
+    vllm_tensor_parallel_size: int = field(
+        default=1, metadata={"help": "colocate: GPUs one vLLM engine spans (TRL's default 1)."}
+    )
+    vllm_server_host: str = field(
+        default="0.0.0.0", metadata={"help": "server: host of `trl vllm-serve` (TRL's default)."}
+    )
+    vllm_server_port: int = field(
+        default=8000, metadata={"help": "server: port of `trl vllm-serve` (TRL's default 8000)."}
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.vllm_mode not in VLLM_MODES:
+            raise ValueError(
+                f"recipe field vllm_mode={self.vllm_mode!r} must be one of {', '.join(VLLM_MODES)}"
+            )
+        if not 0 < self.vllm_gpu_memory_utilization <= 1:
+            raise ValueError("recipe field vllm_gpu_memory_utilization must be in (0, 1]")
 
 
 RECIPES: dict[str, type[TrainRecipe]] = {"sft": SFTRecipe, "dpo": DPORecipe, "grpo": GRPORecipe}
@@ -289,6 +326,7 @@ __all__ = [
     "PRECISIONS",
     "RECIPES",
     "STAGES",
+    "VLLM_MODES",
     "DPORecipe",
     "GRPORecipe",
     "SFTRecipe",

@@ -76,7 +76,7 @@ def train_grpo(
         steps, losses, step times (generation included), the token-budget drop count and the saved paths;
         `metrics` holds the last logged reward means per function.
     """
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOTrainer
 
     out_dir = Path(out_dir)
     rewards = list(reward_funcs) if reward_funcs is not None else reward_functions(recipe.rewards)
@@ -95,21 +95,7 @@ def train_grpo(
         peft_config = lora_config(recipe, loaded.model)
         if peft_config is None and recipe.beta > 0:
             _make_reference_loadable(loaded.model, out_dir)
-        sequential = common.pop("train_sampling_strategy") == "sequential"
-        args = GRPOConfig(
-            **common,
-            shuffle_dataset=not sequential,  # GRPO samples prompts itself; a curriculum is read in order
-            num_generations=recipe.num_generations,
-            max_completion_length=recipe.max_completion_length,
-            temperature=recipe.temperature,
-            top_p=recipe.top_p,
-            beta=recipe.beta,
-            epsilon=recipe.epsilon,
-            num_iterations=recipe.num_iterations,
-            loss_type=recipe.loss_type,
-            scale_rewards=recipe.scale_rewards,
-            reward_weights=recipe.reward_weights,
-        )
+        args = grpo_config(recipe, common)
         logger = step_logger(run)
         trainer = GRPOTrainer(
             model=loaded.model,
@@ -122,6 +108,39 @@ def train_grpo(
         )
         trainer.train()
         return finish(trainer, run, logger, loaded.processor, recipe, len(dataset), dropped)
+
+
+def grpo_config(recipe: GRPORecipe, common: dict[str, Any]) -> Any:
+    """TRL's GRPOConfig from the recipe and the arguments every stage shares (`trainer_arguments`).
+
+    Rollouts come from transformers' generate unless `recipe.use_vllm`: then from vLLM, in this process
+    (vllm_mode colocate, its memory share and tensor parallelism) or from a `trl vllm-serve` server
+    (vllm_mode server, its host and port).
+    """
+    from trl import GRPOConfig
+
+    common = dict(common)
+    sequential = common.pop("train_sampling_strategy") == "sequential"
+    return GRPOConfig(
+        **common,
+        shuffle_dataset=not sequential,  # GRPO samples prompts itself; a curriculum is read in order
+        num_generations=recipe.num_generations,
+        max_completion_length=recipe.max_completion_length,
+        temperature=recipe.temperature,
+        top_p=recipe.top_p,
+        beta=recipe.beta,
+        epsilon=recipe.epsilon,
+        num_iterations=recipe.num_iterations,
+        loss_type=recipe.loss_type,
+        scale_rewards=recipe.scale_rewards,
+        reward_weights=recipe.reward_weights,
+        use_vllm=recipe.use_vllm,
+        vllm_mode=recipe.vllm_mode,
+        vllm_gpu_memory_utilization=recipe.vllm_gpu_memory_utilization,
+        vllm_tensor_parallel_size=recipe.vllm_tensor_parallel_size,
+        vllm_server_host=recipe.vllm_server_host,
+        vllm_server_port=recipe.vllm_server_port,
+    )
 
 
 def _make_reference_loadable(model: Any, out_dir: Path) -> None:
@@ -148,4 +167,4 @@ def _refuse_llava_onevision_multi_image(model: Any, dataset: Dataset) -> None:
         )
 
 
-__all__ = ["train_grpo"]
+__all__ = ["grpo_config", "train_grpo"]

@@ -226,6 +226,14 @@ def step_logger(run: RunDir | None) -> Any:
     return StepLogger()
 
 
+def sharded_weights(trainer: Any) -> bool:
+    """Whether no single rank holds the whole weights (DeepSpeed ZeRO-3 or FSDP)."""
+    if getattr(trainer, "is_fsdp_enabled", False):
+        return True
+    plugin = getattr(trainer.accelerator.state, "deepspeed_plugin", None)
+    return plugin is not None and plugin.zero_stage == 3
+
+
 def finish(
     trainer: Any,
     run: RunDir | None,
@@ -241,7 +249,15 @@ def finish(
     out_dir = Path(trainer.args.output_dir).parent  # trainer_arguments put it at out_dir / "trainer"
     model = trainer.accelerator.unwrap_model(trainer.model).eval()  # ready to serve, dropout off
     adapter_path = model_path = None
-    if trainer.is_world_process_zero():
+    if sharded_weights(trainer):
+        # ZeRO-3 / FSDP split the weights over the ranks: every rank joins Trainer.save_model's gather,
+        # rank 0 writes. LoRA is saved as the adapter, unmerged (merging needs the whole base weights).
+        path = out_dir / ("adapter" if isinstance(model, PeftModel) else "model")
+        trainer.save_model(str(path))
+        if trainer.is_world_process_zero():
+            processor.save_pretrained(path)
+            adapter_path, model_path = (path, None) if isinstance(model, PeftModel) else (None, path)
+    elif trainer.is_world_process_zero():
         if isinstance(model, PeftModel):
             adapter_path = out_dir / "adapter"
             model.save_pretrained(adapter_path)
@@ -277,6 +293,7 @@ __all__ = [
     "load_model",
     "lora_config",
     "open_run",
+    "sharded_weights",
     "step_logger",
     "trainer_arguments",
 ]
