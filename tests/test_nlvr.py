@@ -126,3 +126,35 @@ def test_shipped_dev_split():
     assert first.sentence == "Each grey box contains atleast one yellow object touching the edge"
     for k in (0, 4):
         assert match_permutation(first.box_arrays(k), first.scene) == PERMUTATIONS[k]
+
+
+def test_a_clone_without_shared_data_uses_the_dev_split_shipped_inside_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A user's clone has no ../shared: bench nlvr1 still runs, on boxes rendered from dev.json."""
+    import hashlib
+
+    import scotoma.world.nlvr as nlvr
+    from scotoma.bench.nlvr1 import load_nlvr1_items
+
+    monkeypatch.setattr(nlvr, "_REPO", tmp_path / "clone")  # no shared/ in or beside it
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert find_root() == nlvr.PACKAGED
+    examples = load_nlvr1()
+    assert len(examples) == 989 and not examples[0].has_images
+    items = load_nlvr1_items(None)[:3]
+    assert [i.meta["images"] for i in items] == ["rendered"] * 3
+    assert items[0].images[0].sha256 == examples[0].rendered_boxes(0)[0].sha256
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "nlvr1" / "dev" / "dev.json"
+    if shared.is_file():  # the shipped file is the corpus' own, byte for byte
+        packaged = nlvr.PACKAGED / "dev" / "dev.json"
+        assert hashlib.sha256(packaged.read_bytes()).digest() == hashlib.sha256(shared.read_bytes()).digest()
+
+    from typer.testing import CliRunner
+
+    from scotoma.cli import app
+
+    command = ["bench", "nlvr1", "--model", "scripted:yes", "--limit", "4", "--n-boot", "0", "--no-html"]
+    result = CliRunner().invoke(app, [*command, "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "4 variants" in result.output

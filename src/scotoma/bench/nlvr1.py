@@ -1,8 +1,9 @@
 """NLVR1 (Suhr et al. 2017) as a bench suite: 989 dev statements, each true or false of three boxes.
 
 Read through the world's loader (`scotoma.world.nlvr.load_nlvr1`): the folder is `--data`, else
-$SCOTOMA_NLVR1_DIR, else the shared data next to the repository; a missing folder raises the loader's
-`NLVRDataError`, which says where it looked and how to point at the corpus.
+$SCOTOMA_NLVR1_DIR, else the shared data next to the repository, else the dev split shipped inside the
+package (dev.json only: its boxes are rendered from the structured representations, which match the
+corpus' crops at 0.99999 mean pixel agreement).
 
 An item shows the three boxes as three 100x100 images, cut from the shipped PNG of variant 0 (the
 structured representation's order), and asks the statement; the answer is yes/no ("true"/"false" are
@@ -30,7 +31,7 @@ from scotoma.world.scene import Box, Scene
 from scotoma.world.spatial import towers
 
 NLVR1_VERSION = "1"
-IMAGE_SOURCES = ("shipped", "rendered")
+IMAGE_SOURCES = ("auto", "shipped", "rendered")
 #: The shipped PNG k shows the boxes in order SHIPPED_ORDERS[k]; the runner's orders come in the same order.
 SHIPPED_ORDERS: tuple[tuple[int, ...], ...] = PERMUTATIONS
 
@@ -50,11 +51,14 @@ def nlvr1_item(example: NLVRExample, images: str = "shipped") -> Item:
 
     Args:
         example: from `load_nlvr1`.
-        images: "shipped" (crops of the shipped PNG of variant 0) or "rendered" (the boxes re-rendered
-            from the structured representation).
+        images: "shipped" (crops of the shipped PNG of variant 0), "rendered" (the boxes re-rendered
+            from the structured representation), or "auto": shipped where the PNGs are at hand, else
+            rendered (the dev split shipped inside scotoma has no PNGs).
     """
     if images not in IMAGE_SOURCES:
         raise ValueError(f"images={images!r}: use one of {IMAGE_SOURCES}")
+    if images == "auto":
+        images = "shipped" if example.has_images else "rendered"
     refs = example.box_images(0) if images == "shipped" else example.rendered_boxes(0)
     remember_boxes(refs, example.scene.boxes)
     return Item(
@@ -66,12 +70,17 @@ def nlvr1_item(example: NLVRExample, images: str = "shipped") -> Item:
         subtask=scene_kind(example.scene),
         level="",
         locked_positions=frozenset(),  # NLVR1's labels hold in all six box orders
-        meta={"directory": example.directory, "split": example.split, "label": example.label},
+        meta={
+            "directory": example.directory,
+            "split": example.split,
+            "label": example.label,
+            "images": images,
+        },
     )
 
 
 def load_nlvr1_items(
-    data: str | Path | None = None, split: str = "dev", images: str = "shipped", **_: Any
+    data: str | Path | None = None, split: str = "dev", images: str = "auto", **_: Any
 ) -> list[Item]:
     """Every example of an NLVR1 split as a bench item, in file order.
 
@@ -79,7 +88,8 @@ def load_nlvr1_items(
         data: the NLVR1 folder (or its split folder); None searches $SCOTOMA_NLVR1_DIR, then the shared
             data next to the repository.
         split: "dev" (shipped with scotoma's shared data), "train" or "test".
-        images: "shipped" crops (default) or "rendered" boxes; see `nlvr1_item`.
+        images: "auto" (default: the shipped crops where the PNGs are at hand, else rendered boxes),
+            "shipped" or "rendered"; see `nlvr1_item`.
 
     Raises:
         NLVRDataError: the folder or the split is missing (the message says where it looked).
