@@ -61,6 +61,20 @@ def test_vendi_score_by_hand():
     assert vendi_score(y) == pytest.approx(math.exp(-np.sum(w * np.log(w))))
 
 
+def test_vendi_score_scales_rows_refuses_zero_rows_and_takes_the_smaller_gram():
+    rng = np.random.default_rng(0)
+    for n, d in ((5, 16), (40, 8)):  # fewer questions than dimensions, and more
+        x = rng.normal(size=(n, d))
+        unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+        k = unit @ unit.T / n  # the definition, n x n
+        lam = np.linalg.eigvalsh(k)
+        lam = lam[lam > 1e-12]
+        assert vendi_score(x * 7.5) == pytest.approx(math.exp(-np.sum(lam * np.log(lam))), rel=1e-9)
+    assert vendi_score(np.eye(3) * 2) == pytest.approx(3.0) and math.isnan(vendi_score(np.zeros((0, 4))))
+    with pytest.raises(ValueError, match="row 1 is all zeros"):
+        vendi_score(np.array([[1.0, 0.0], [0.0, 0.0]]))
+
+
 def test_vendi_score_matches_the_vendi_score_package():
     vendi = pytest.importorskip("vendi_score.vendi")
     rng = np.random.default_rng(1)

@@ -22,7 +22,6 @@ from scotoma.taxonomy.analyses import (
     skill_failure_rates,
     skills_per_question,
     unique_skill_combinations,
-    vendi_score,
 )
 from scotoma.taxonomy.landscape import failure_landscape, landscapes
 
@@ -179,14 +178,3 @@ def test_landscape_needs_the_skill_under_every_answerer_and_two_answerers():
         failure_landscape(_matrix({"a": (50.0,)}, answerers=("3B",)), "q3B")
     assert landscapes(_matrix({"a": (50.0,)}, answerers=("3B",))) == []
     assert len(landscapes(rows)) == 1
-
-
-def test_vendi_score_agrees_with_the_probes_either_way_round():
-    from scotoma.probe.metrics import vendi_score as probe_vendi
-
-    rng = np.random.default_rng(0)
-    for n, d in ((5, 16), (40, 8)):  # fewer questions than dimensions, and more
-        x = rng.normal(size=(n, d))
-        x /= np.linalg.norm(x, axis=1, keepdims=True)
-        assert vendi_score(x) == pytest.approx(probe_vendi(x), rel=1e-9)
-    assert vendi_score(np.eye(3)) == pytest.approx(3.0) and math.isnan(vendi_score(np.zeros((0, 4))))

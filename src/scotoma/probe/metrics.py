@@ -56,12 +56,26 @@ def failure_discovery_rate(records: Iterable[Record]) -> float:
 
 
 def vendi_score(embeddings: np.ndarray) -> float:
-    """The Vendi score of unit-row embeddings: exp(-sum lambda log lambda) over the eigenvalues of K/n."""
+    """The Vendi score of embeddings under cosine similarity: exp(-sum lambda log lambda) over the
+    eigenvalues lambda of K/n, K the n x n matrix of cosine similarities (Friedman and Dieng, 2023).
+
+    Rows are scaled to unit length first, so K has ones on its diagonal as the score requires (unscaled
+    rows would give a spectrum that does not sum to 1, and a meaningless score). The eigenvalues are taken
+    from whichever of X X^T / n (n x n) and X^T X / n (d x d) is smaller: both have the same non-zero
+    spectrum, and a skill often has far fewer questions than the 384 dimensions. nan without rows.
+
+    Raises:
+        ValueError: a row is all zeros (it has no direction, so no similarity to anything).
+    """
     x = np.asarray(embeddings, dtype=np.float64)
     if x.ndim != 2 or len(x) == 0:
         return math.nan
-    n = len(x)
-    eigenvalues = np.linalg.eigvalsh(x.T @ x / n)  # the non-zero spectrum of K/n = X X^T / n
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    if (norms == 0).any():
+        raise ValueError(f"embedding row {int(np.argmin(norms[:, 0]))} is all zeros; Vendi needs a direction")
+    x = x / norms
+    gram = x @ x.T if len(x) < x.shape[1] else x.T @ x
+    eigenvalues = np.linalg.eigvalsh(gram / len(x))
     eigenvalues = eigenvalues[eigenvalues > 1e-12]
     return float(np.exp(-np.sum(eigenvalues * np.log(eigenvalues))))
 

@@ -23,7 +23,6 @@ from scotoma.taxonomy.analyses import (
     skill_failure_rates,
     skills_per_question,
     unique_skill_combinations,
-    vendi_score,
 )
 from scotoma.taxonomy.cluster import ClusterConfig, Clusters, cluster
 from scotoma.taxonomy.dedupe import Dedupe, dedupe, pool_primitives
@@ -95,7 +94,6 @@ __all__ = [
     "skill_failure_rates",
     "skills_per_question",
     "unique_skill_combinations",
-    "vendi_score",
     "world_questions",
     "write_taxonomy_run",
 ]

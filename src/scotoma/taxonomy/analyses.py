@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scotoma.probe.metrics import lexical_diversity
+from scotoma.probe.metrics import lexical_diversity, vendi_score
 
 
 @dataclass(frozen=True)
@@ -210,20 +210,6 @@ def meta_skill_density(rows: Sequence[SkillRow], meta_of: Mapping[str, str], bin
         m: [touched[m][b] / counts[b] if counts[b] else 0.0 for b in range(bins)] for m in sorted(touched)
     }
     return Density(edges, [counts[b] for b in range(bins)], share)
-
-
-def vendi_score(embeddings: np.ndarray) -> float:
-    """The Vendi score of unit-row embeddings, as `scotoma.probe.metrics.vendi_score` defines it
-    (exp of the entropy of the eigenvalues of K/n), from whichever of X X^T / n (n x n) and X^T X / n
-    (d x d) is smaller: both have the same non-zero eigenvalues, and a meta-skill often has far fewer
-    questions than the 384 dimensions."""
-    x = np.asarray(embeddings, dtype=np.float64)
-    if x.ndim != 2 or len(x) == 0:
-        return math.nan
-    gram = x @ x.T if len(x) < x.shape[1] else x.T @ x
-    eigenvalues = np.linalg.eigvalsh(gram / len(x))
-    eigenvalues = eigenvalues[eigenvalues > 1e-12]
-    return float(np.exp(-np.sum(eigenvalues * np.log(eigenvalues))))
 
 
 def meta_skill_profile(
