@@ -146,6 +146,18 @@ CLI_CASES: list[tuple[str, list[str], str]] = [
         ["bench", "world", "--model", UNREACHABLE, "--limit", "2", "--out", NEW],
         "every model call failed",
     ),
+    (
+        "bench-data-for-several",
+        ["bench", "world,nlvr1", "--model", "scripted:a", "--data", f"{W}/afile.txt"],
+        "NAME:PATH",
+    ),
+    ("bench-named-twice", ["bench", "world,world", "--model", "scripted:a", "--out", NEW], "named twice"),
+    (
+        "bench-split-without-splits",
+        ["bench", "mmra", "--model", "scripted:a", "--split", "test", "--out", NEW],
+        "split",
+    ),
+    ("bench-max-new-tokens-zero", [*BENCH, "--max-new-tokens", "0", "--out", NEW], "--max-new-tokens"),
     ("bench-extra-argument", ["bench", "world", "extra", "--model", "scripted:a"], "unexpected arguments"),
     # probe
     ("probe-invalid-yaml", ["probe", "--config", f"{W}/bad.yaml", "--out", NEW], "bad.yaml"),

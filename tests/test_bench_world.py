@@ -283,3 +283,60 @@ def test_nlvr1_permuted_crops_match_the_shipped_permutation_images(nlvr1) -> Non
                 identical += differing == 0
                 total += 1
     assert total == 216 and identical >= 0.9 * total
+
+
+def test_several_benchmarks_generation_options_and_logged_prompts(tmp_path):
+    """`bench world,nlvr1`: one run directory each under --out; records keep the prompt as sent and the
+    images by hash and uri; --max-new-tokens and --temperature reach the run's generation settings."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from scotoma.cli import app
+
+    args = ["bench", "world,nlvr1", "--model", "scripted:yes", "--limit", "3", "--n-boot", "0", "--no-html"]
+    result = CliRunner().invoke(app, [*args, "--max-new-tokens", "7", "--out", str(tmp_path / "both")])
+    assert result.exit_code == 0, result.output
+    for name in ("world", "nlvr1"):
+        spec = json.loads((tmp_path / "both" / name / "spec.json").read_text())
+        assert spec["config"]["gen"]["max_new_tokens"] == 7 and spec["config"]["benchmark"] == name
+        record = json.loads((tmp_path / "both" / name / "records.jsonl").read_text().splitlines()[0])
+        images = [part["image"] for part in record["prompt"][-1]["content"] if part["type"] == "image"]
+        assert [i["sha256"] for i in images] == [i["sha256"] for i in record["images"]]
+        texts = "".join(part["text"] for part in record["prompt"][-1]["content"] if part["type"] == "text")
+        assert record["question"] in texts
+    sampled = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "world",
+            "--model",
+            "scripted:yes",
+            "--limit",
+            "2",
+            "--temperature",
+            "0.7",
+            "--seed",
+            "3",
+            "--out",
+            str(tmp_path / "t"),
+        ],
+    )
+    assert sampled.exit_code == 0, sampled.output
+    gen = json.loads((tmp_path / "t" / "spec.json").read_text())["config"]["gen"]
+    assert (gen["temperature"], gen["seed"], gen["max_new_tokens"]) == (0.7, 3, 32)
+
+
+def test_split_is_for_benchmarks_that_have_splits(tmp_path):
+    from scotoma.bench import run_bench
+
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['split'\]"):  # the suite's own check
+        run_bench("world", "scripted:yes", out_dir=tmp_path / "w", limit=2, split="test")
+    with pytest.raises(ValueError, match="takes no split option"):
+        run_bench(
+            "mmra", "scripted:yes", out_dir=tmp_path / "m", data="tests/fixtures/mmra_mini", split="test"
+        )
+    from scotoma.world.nlvr import NLVRDataError
+
+    with pytest.raises(NLVRDataError, match=r"test\.json"):  # nlvr1 has splits; the shipped copy only dev
+        run_bench("nlvr1", "scripted:yes", out_dir=tmp_path / "n", limit=2, split="test")

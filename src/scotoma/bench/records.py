@@ -9,11 +9,14 @@ from typing import Any
 from scotoma.bench.items import Benchmark, Score, Variant, score_extraction
 from scotoma.judge import JudgeExtractor, JudgeRequest
 from scotoma.judge.chain_inference import final_answer_completion
-from scotoma.types import Completion
+from scotoma.types import Completion, Conversation
 
 
-def variant_record(variant: Variant, completion: Completion, score: Score) -> dict[str, Any]:
-    """The logged record of one answered variant: what was asked, the raw output, how it scored."""
+def variant_record(
+    variant: Variant, completion: Completion, score: Score, conversation: Conversation | None = None
+) -> dict[str, Any]:
+    """The logged record of one answered variant: what was asked (the prompt as sent, images by hash and
+    uri, as lmms-eval and VLMEvalKit logs keep them), the raw output, how it scored."""
     item = variant.item
     return {
         "key": variant.key,
@@ -28,6 +31,8 @@ def variant_record(variant: Variant, completion: Completion, score: Score) -> di
         "skills": list(item.meta.get("skills", ())),  # world items know the skills their program needs
         "kind": item.kind,
         "question": item.question,
+        "images": [image.to_dict() for image in variant.images],  # in the order this variant shows them
+        "prompt": conversation.to_dict()["messages"] if conversation is not None else None,
         "target": variant.answer,
         "output": completion.text,
         "extracted": score.extracted,
@@ -49,12 +54,15 @@ def score_batch(
     completions: Sequence[Completion],
     judge: JudgeExtractor | None,
     chain: bool = False,
+    conversations: Sequence[Conversation] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Records for the answered variants of a batch; failed calls are counted and left for a re-run.
 
     With `chain`, each output is scored on its final answer span (`final_answer_completion`); the record
-    keeps the whole chain as the output.
+    keeps the whole chain as the output. `conversations` are the prompts as sent, logged with each record.
     """
+    sent = list(conversations) if conversations is not None else [None] * len(chunk)
+    prompts = {v.key: conversation for v, conversation in zip(chunk, sent, strict=True)}
     answered = [(v, c) for v, c in zip(chunk, completions, strict=True) if c.finish_reason != "error"]
     read = final_answer_completion if chain else (lambda c: c)
     scores = [bench.scorer(read(c).text, v) for v, c in answered]
@@ -68,5 +76,5 @@ def score_batch(
             requests.append(JudgeRequest(question, variant.item.kind, dict(variant.options), text))
         for i, found in zip(unparsed, judge.extract_many(requests), strict=True):
             scores[i] = score_extraction(found, answered[i][0])
-    records = [variant_record(v, c, s) for (v, c), s in zip(answered, scores, strict=True)]
+    records = [variant_record(v, c, s, prompts[v.key]) for (v, c), s in zip(answered, scores, strict=True)]
     return records, len(chunk) - len(answered)

@@ -9,6 +9,7 @@ given on the command line; they ignore what they do not use.
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -97,6 +98,14 @@ def load_benchmark(
     """
     name, inline = split_benchmark_spec(spec)
     info = benchmark_info(name)
+    params = inspect.signature(info.load).parameters.values()
+    extra = [p.name for p in params if p.kind is p.VAR_KEYWORD]
+    # a loader's **options are its own to check; **_ only swallows the shared ones (seed) and would
+    # silently ignore an option it cannot use
+    named = {p.name for p in params if p.kind is not p.VAR_KEYWORD}
+    unknown = sorted(set(options) - named) if extra in ([], ["_"]) else []
+    if unknown:
+        raise ValueError(f"benchmark {name} takes no {', '.join(unknown)} option (e.g. --split is for nlvr1)")
     if data is None:
         data = inline or (os.environ.get(info.data_env) if info.data_env else None) or None
     items = list(info.load(data=data, seed=seed, **options))

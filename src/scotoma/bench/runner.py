@@ -87,9 +87,27 @@ class BenchConfig:
     chain: bool = False
     prompt_version: str = PROMPT_VERSION
     extractor_version: str = EXTRACTOR_VERSION
+    split: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        # split only when asked: runs made before it existed keep resuming
+        return {
+            k: getattr(self, k) for k in self.__dataclass_fields__ if k != "split" or self.split is not None
+        }
+
+
+def bench_gen(
+    chain: bool = False, max_new_tokens: int | None = None, temperature: float = 0.0, seed: int = 0
+) -> GenConfig:
+    """How bench generates: greedy, 32 new tokens (512 in chain mode) unless told otherwise; the seed
+    counts only when sampling (temperature > 0)."""
+    base = CHAIN_GEN if chain else GenConfig(max_new_tokens=32)
+    return dataclasses.replace(
+        base,
+        max_new_tokens=max_new_tokens or base.max_new_tokens,
+        temperature=temperature,
+        seed=seed if temperature > 0 else base.seed,
+    )
 
 
 def default_run_dir(benchmark: str, model: str, root: str | Path = "runs/bench") -> Path:
@@ -153,6 +171,7 @@ def run_bench(
     n_boot: int = 1000,
     overwrite: bool = False,
     chain: bool = False,
+    split: str | None = None,
     engine: EngineConfig | str | None = None,
 ) -> BenchResult:
     """Run a benchmark on a model and write one run directory.
@@ -179,15 +198,20 @@ def run_bench(
         chain: ask in focus-chain style (paper 001): the chain instruction follows each question, the
             answer is read from the output's final answer span, the raw chain is logged; default 512
             new tokens.
+        split: the split of a benchmark whose local copy has several (nlvr1: dev, train, test); None
+            is the loader's default.
         engine: where the model calls of spec strings run (scotoma.engines): "local" (default), "ray" or
             an EngineConfig; the records are the same either way.
     """
     started = time.perf_counter()
-    bench = benchmark if isinstance(benchmark, Benchmark) else load_benchmark(benchmark, data, seed, limit)
+    if isinstance(benchmark, Benchmark):
+        bench = benchmark
+    else:
+        bench = load_benchmark(benchmark, data, seed, limit, **({"split": split} if split else {}))
     if isinstance(benchmark, Benchmark) and limit is not None:
         bench = dataclasses.replace(bench, items=bench.items[:limit])
     engine = EngineConfig.parse(engine)  # a bad engine string fails before the run directory is made
-    gen = gen or (CHAIN_GEN if chain else GenConfig(max_new_tokens=32))
+    gen = gen or bench_gen(chain)
     if gen.n != 1:
         raise ValueError("bench scores one completion per variant; use GenConfig(n=1)")
     chosen = _settings(settings)
@@ -210,6 +234,7 @@ def run_bench(
         gen=gen,
         prompt_style=style or bench.prompt_style,
         chain=chain,
+        split=split,
     )
     layout = prompt_style(config.prompt_style)
     variants = make_variants(bench.items, chosen, permute, seed)
@@ -253,7 +278,7 @@ def run_bench(
                     if chain:
                         conversations = [with_chain_instruction(c) for c in conversations]
                     completions = model.generate(conversations, gen)
-                    records, errors = score_batch(bench, chunk, completions, judge, chain)
+                    records, errors = score_batch(bench, chunk, completions, judge, chain, conversations)
                     run.append(records)
                     n_errors += errors
                     first_error = first_error or next(

@@ -14,7 +14,8 @@ def bench(
     benchmark: Annotated[
         str,
         typer.Argument(
-            help="Benchmark name or jsonl:FILE; or 'list' (the benchmarks), or 'compare RUN_A RUN_B'."
+            help="Benchmark name or jsonl:FILE, several comma-separated (world,nlvr1); or 'list' (the "
+            "benchmarks), or 'compare RUN_A RUN_B'."
         ),
     ],
     runs: Annotated[
@@ -56,10 +57,19 @@ def bench(
         bool, typer.Option("--chain", help="Ask in focus-chain style (paper 001) and score the final answer.")
     ] = False,
     engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "local",
+    max_new_tokens: Annotated[
+        int | None, typer.Option(min=1, help="Tokens per answer [default: 32; 512 with --chain].")
+    ] = None,
+    temperature: Annotated[float, typer.Option(min=0, help="Sampling temperature; 0 is greedy.")] = 0.0,
+    split: Annotated[
+        str | None,
+        typer.Option(help="The split to read where --data holds several (nlvr1: dev, test, train)."),
+    ] = None,
 ) -> None:
     """Run a multi-image benchmark under the MMRA protocol; re-running the same command resumes.
 
-    `scotoma bench NAME --model SPEC [--setting IQ,DQ] [--permute images,options]` runs one;
+    `scotoma bench NAME --model SPEC [--setting IQ,DQ] [--permute images,options]` runs one
+    (`NAME1,NAME2` runs each, into --out/NAME when --out is given);
     `scotoma bench compare RUN_A RUN_B` compares two runs on the same items; `scotoma bench list` lists them.
     """
     if benchmark == "list":
@@ -75,38 +85,48 @@ def bench(
             "give the model under test, e.g. --model builtin:answerer", param_hint="--model"
         )
     from scotoma.bench import print_results, run_bench, write_html
+    from scotoma.bench.runner import bench_gen
 
+    names = [name.strip() for name in benchmark.split(",") if name.strip()]
+    if len(names) > 1 and data is not None:
+        raise typer.BadParameter("--data names one local copy; with several benchmarks write NAME:PATH each")
+    if len(set(names)) < len(names):
+        raise typer.BadParameter(f"a benchmark is named twice in {benchmark!r}")
     settings = ",".join(setting) if setting else "IQ"
-    result = run_bench(
-        benchmark,
-        model,
-        settings,
-        permute,
-        out,
-        captioner,
-        seed,
-        data=data,
-        limit=limit,
-        judge_spec=judge,
-        batch_size=batch_size,
-        max_image_orders=max_image_orders or None,
-        n_boot=n_boot,
-        overwrite=force,
-        chain=chain,
-        engine=engine,
-    )
-    print_results(result.metrics)
-    if html:
-        write_html(Path(result.run_dir) / "results.html", metrics=result.metrics)
-    typer.echo(
-        f"{result.n_variants} variants ({result.n_new} new) in {result.seconds:.1f} s -> {result.run_dir}"
-    )
-    if result.n_errors:
-        typer.echo(
-            f"warning: {result.n_errors} variants failed and were not written (e.g. "
-            f"{result.metrics['first_error']}); run the same command again to retry them",
-            err=True,
+    gen = bench_gen(chain, max_new_tokens, temperature, seed)
+    for name in names:
+        result = run_bench(
+            name,
+            model,
+            settings,
+            permute,
+            out / name.partition(":")[0] if out is not None and len(names) > 1 else out,
+            captioner,
+            seed,
+            data=data,
+            limit=limit,
+            judge_spec=judge,
+            gen=gen,
+            batch_size=batch_size,
+            max_image_orders=max_image_orders or None,
+            n_boot=n_boot,
+            overwrite=force,
+            chain=chain,
+            engine=engine,
+            split=split,
         )
+        print_results(result.metrics)
+        if html:
+            write_html(Path(result.run_dir) / "results.html", metrics=result.metrics)
+        typer.echo(
+            f"{result.n_variants} variants ({result.n_new} new) in {result.seconds:.1f} s -> {result.run_dir}"
+        )
+        if result.n_errors:
+            typer.echo(
+                f"warning: {result.n_errors} variants failed and were not written (e.g. "
+                f"{result.metrics['first_error']}); run the same command again to retry them",
+                err=True,
+            )
 
 
 def _compare(run_a: Path, run_b: Path, n_boot: int) -> None:
