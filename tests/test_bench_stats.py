@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -138,3 +140,33 @@ def test_compare_records_pairs_on_the_variant_key() -> None:
     iq = out["settings"]["IQ"]
     assert iq["difference"]["value"] == pytest.approx(0.5)
     assert (iq["b_right_a_wrong"], iq["a_right_b_wrong"]) == (1, 0)
+
+
+def test_lmms_eval_results_layout_by_hand():
+    from scotoma.bench.lmms_results import lmms_eval_results, standard_error
+
+    figure = {"value": 1 / 3, "n": 3, "ci_low": None, "ci_high": None}
+    assert standard_error(figure) == pytest.approx(math.sqrt((1 / 3) * (2 / 3) / 2))  # = 1/3
+    assert standard_error({"value": 0.5, "n": 100, "ci_low": 0.4, "ci_high": 0.6}) == pytest.approx(
+        0.2 / (2 * 1.959963984540054)
+    )
+    assert standard_error({"value": 1.0, "n": 1}) == "N/A"
+    metrics = {
+        "benchmark": "nlvr1",
+        "benchmark_version": "1",
+        "model": "builtin:answerer",
+        "limit": None,
+        "source": None,
+        "gen": {"max_new_tokens": 32, "temperature": 0.0, "top_p": 1.0, "seed": 0},
+        "settings": {
+            "IQ": {"accuracy": figure, "group_accuracy": {"value": 0.0, "n": 3}, "n_variants": 3},
+            "QO": {"accuracy": {"value": 0.5, "n": 2}, "n_variants": 2},
+        },
+    }
+    doc = lmms_eval_results(metrics)
+    assert set(doc["results"]) == {"nlvr1", "nlvr1_qo"}
+    assert doc["results"]["nlvr1"]["acc,none"] == pytest.approx(1 / 3)
+    assert doc["results"]["nlvr1"]["group_acc,none"] == 0.0
+    assert doc["results"]["nlvr1_qo"]["acc_stderr,none"] == pytest.approx(math.sqrt(0.25 / 1))
+    assert doc["n-samples"]["nlvr1"] == {"original": 3, "effective": 3} and doc["n-shot"]["nlvr1_qo"] == 0
+    assert doc["configs"]["nlvr1"]["generation_kwargs"]["do_sample"] is False

@@ -305,6 +305,9 @@ def test_several_benchmarks_generation_options_and_logged_prompts(tmp_path):
         assert [i["sha256"] for i in images] == [i["sha256"] for i in record["images"]]
         texts = "".join(part["text"] for part in record["prompt"][-1]["content"] if part["type"] == "text")
         assert record["question"] in texts
+        harness = json.loads((tmp_path / "both" / name / "results.json").read_text())  # lmms-eval's layout
+        metrics = json.loads((tmp_path / "both" / name / "metrics.json").read_text())
+        assert harness["results"][name]["acc,none"] == metrics["settings"]["IQ"]["accuracy"]["value"]
     sampled = CliRunner().invoke(
         app,
         [

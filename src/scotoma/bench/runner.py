@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from scotoma.bench.items import SETTINGS, Benchmark, Variant
+from scotoma.bench.lmms_results import lmms_eval_results
 from scotoma.bench.metrics import summarize
 from scotoma.bench.oracle_captioner import ORACLE_SPEC
 from scotoma.bench.permute import PermuteConfig, make_variants
@@ -40,7 +41,7 @@ from scotoma.judge.chain_inference import with_chain_instruction
 from scotoma.models import Model, ModelError, TooManyImagesError, get_model
 from scotoma.models.weights import load_model, weights_identity
 from scotoma.progress import progress_bar
-from scotoma.runlog import RunDir, pending
+from scotoma.runlog import RunDir, pending, write_json_atomic
 from scotoma.types import GenConfig, ImageRef
 
 
@@ -94,6 +95,9 @@ class BenchConfig:
         return {
             k: getattr(self, k) for k in self.__dataclass_fields__ if k != "split" or self.split is not None
         }
+
+
+LMMS_RESULTS = "results.json"  # lmms-eval's layout of the figures, beside metrics.json
 
 
 def bench_gen(
@@ -301,6 +305,7 @@ def run_bench(
             **summarize(list(run.records()), n_boot=n_boot, seed=seed),
         }
         run.write_metrics(metrics)
+        write_json_atomic(run.path / LMMS_RESULTS, lmms_eval_results(metrics))  # for the harnesses' readers
     except BaseException:
         run.close(failed=True)  # a run that wrote nothing yet is taken back
         raise
