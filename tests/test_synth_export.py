@@ -3,6 +3,7 @@ placeholders matching images in order, images written once per hash, the L3 filt
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
 
@@ -242,3 +243,40 @@ def test_absolute_paths_and_flat_shuffle(tmp_path):
     assert report["files"] == {"easyr1/train.jsonl": 8}
     assert all(row["images"][0].startswith("/") for row in rows)
     assert [r["prompt"] for r in rows] != [f"Image1: <image>\n{s.prompt}" for s in samples]  # shuffled
+
+
+def test_cli_formats_paths_overrides_and_easyr1_rows_a_grader_can_score(tmp_path):
+    """`scotoma synth s2h --formats ... --absolute-paths KEY=VALUE export.KEY=VALUE`: only the formats
+    asked, absolute image paths, the overrides in the run's spec; EasyR1 rows carry `problem` and
+    `prompt`, and L3's description answers are left out of easyr1/ and counted."""
+    from typer.testing import CliRunner
+
+    from scotoma.cli import app
+    from scotoma.synth.formats import gradable
+
+    out = tmp_path / "s2h"
+    command = ["synth", "s2h", "--out", str(out), "--n", "12", "--levels", "L2,L3", "--formats", "easyr1,trl"]
+    result = CliRunner().invoke(app, [*command, "--absolute-paths", "distractors=2", "export.name=mine"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["easyr1", "images", "trl"]
+    spec = json.loads((out / "spec.json").read_text())
+    assert spec["config"]["config"]["distractors"] == 2 and spec["config"]["export"]["name"] == "mine"
+    metrics = json.loads((out / "metrics.json").read_text())
+    rows = _rows(out / "easyr1" / "train.jsonl")
+    grpo = _rows(out / "trl" / "grpo.jsonl")  # every pair, gradable or not
+    ungradable = sum(not gradable(r["answer"]) for r in grpo)
+    assert ungradable > 0 and metrics["export"]["left_out"] == {"easyr1/train.jsonl": ungradable}
+    assert (
+        len(rows) == len(grpo) - ungradable
+        and f"left out of easyr1/train.jsonl: {ungradable}" in result.output
+    )
+    assert all(r["problem"] == r["prompt"] and gradable(r["answer"]) for r in rows)
+    assert all(Path(p).is_absolute() and Path(p).is_file() for r in rows for p in r["images"])
+
+
+def test_gradable_answers_by_hand():
+    from scotoma.synth.formats import gradable
+
+    assert gradable("6") and gradable("no") and gradable("Image 2") and gradable("(B)")
+    assert not gradable("large black square , small blue triangle") and not gradable("")
+    assert not gradable("a small blue circle on top")

@@ -20,6 +20,24 @@ Skills = Annotated[list[str] | None, typer.Option(help="Keep samples needing one
 Seed = Annotated[int, typer.Option(min=0, help="Seeds every draw.")]
 Force = Annotated[bool, typer.Option("--force", help="Delete what --out holds and start over.")]
 Engine = Annotated[str, typer.Option(help=ENGINE_HELP)]
+Formats = Annotated[
+    str | None,
+    typer.Option(help="Export formats, comma-separated: trl, llamafactory, swift, easyr1 [default: all]."),
+]
+AbsolutePaths = Annotated[
+    bool,
+    typer.Option(
+        "--absolute-paths/--relative-paths",
+        help="Image paths in the exports: absolute (any working directory; TRL's cast_column, ms-swift, "
+        "EasyR1 without image_dir) or relative to each file.",
+    ),
+]
+Overrides = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Config overrides as key=value, e.g. max_chain_images=3; export.KEY=VALUE for the export."
+    ),
+]
 
 
 def _print(result) -> None:
@@ -44,11 +62,15 @@ def visc(
     seed: Seed = 0,
     force: Force = False,
     engine: Engine = "local",
+    formats: Formats = None,
+    absolute_paths: AbsolutePaths = False,
+    overrides: Overrides = None,
 ) -> None:
     """Focus-centric chains (paper 001): exact from the world, or model-backed on --images."""
     from scotoma.synth.commands import synth_visc
 
-    _print(synth_visc(out, model, n, skills, images, role, seed, force=force, engine=engine))
+    export = {"export_formats": formats, "absolute_paths": absolute_paths, "overrides": overrides or ()}
+    _print(synth_visc(out, model, n, skills, images, role, seed, force=force, engine=engine, **export))
 
 
 @synth_app.command("s2h")
@@ -64,6 +86,9 @@ def s2h(
     seed: Seed = 0,
     force: Force = False,
     engine: Engine = "local",
+    formats: Formats = None,
+    absolute_paths: AbsolutePaths = False,
+    overrides: Overrides = None,
 ) -> None:
     """Simple-to-hard preference pairs (paper 003); L1 needs --model (its own wrong answers)."""
     from scotoma.synth.commands import synth_s2h
@@ -81,5 +106,8 @@ def s2h(
             seed=seed,
             force=force,
             engine=engine,
+            export_formats=formats,
+            absolute_paths=absolute_paths,
+            overrides=overrides or (),
         )
     )

@@ -6,13 +6,16 @@ config and calls `run_synth`; `summary` turns the result into lines to print.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
+from scotoma.synth.export import FORMATS, ExportConfig
 from scotoma.synth.run import SynthResult, run_synth
 from scotoma.synth.s2h import S2HConfig
 from scotoma.synth.visc_model import ModelChainConfig
 from scotoma.synth.world_chains import WorldChainConfig
+from scotoma.train.recipe_files import override_values
 
 
 def _listed(values: Sequence[str] | str | None) -> tuple[str, ...]:
@@ -37,6 +40,9 @@ def synth_visc(
     batch_size: int = 32,
     force: bool = False,
     engine: str | None = None,
+    export_formats: Sequence[str] | str | None = None,
+    absolute_paths: bool = False,
+    overrides: Sequence[str] = (),
 ) -> SynthResult:
     """Focus-centric chains: exact from the world without --model and --images, else model-backed.
 
@@ -55,6 +61,9 @@ def synth_visc(
         batch_size: indices per model call and per write.
         force: delete what `out` holds and start over.
         engine: where model calls run: local (default), ray or ray:OPTIONS (scotoma.engines).
+        export_formats: the export formats to write (default all: trl, llamafactory, swift, easyr1).
+        absolute_paths: write absolute image paths in the exports (else relative to each file).
+        overrides: "key=value" for fields of the chain config, "export.key=value" for ExportConfig.
     """
     wanted = _listed(skills)
     stage_models = dict(_role(entry) for entry in _listed(roles))
@@ -66,6 +75,7 @@ def synth_visc(
         if wanted:
             raise ValueError("--skills selects world chains; model-backed chains carry no skill labels")
         config = ModelChainConfig(max_chain_images=max_chain_images, layout=layout, instruction=instruction)
+    config, export = _configured("visc", config, seed, export_formats, absolute_paths, overrides)
     return run_synth(
         "visc",
         config,
@@ -75,10 +85,35 @@ def synth_visc(
         seed=seed,
         images_dir=images,
         stage_models=stage_models or None,
+        export=export,
         batch_size=batch_size,
         overwrite=force,
         engine=engine,
     )
+
+
+def _configured(
+    kind: str,
+    config: WorldChainConfig | ModelChainConfig | S2HConfig,
+    seed: int,
+    export_formats: Sequence[str] | str | None,
+    absolute_paths: bool,
+    overrides: Sequence[str],
+) -> tuple[WorldChainConfig | ModelChainConfig | S2HConfig, ExportConfig]:
+    """The job's config and the export's, with "key=value" (job) and "export.key=value" overrides."""
+    export_items = [item.removeprefix("export.") for item in overrides if item.startswith("export.")]
+    config = dataclasses.replace(
+        config, **override_values(type(config), [o for o in overrides if not o.startswith("export.")])
+    )
+    export = ExportConfig(
+        formats=_listed(export_formats) or FORMATS,
+        layout=config.layout,
+        mixture=getattr(config, "mixture", "flat"),
+        absolute_image_paths=absolute_paths,
+        name=f"scotoma_{kind}",
+        seed=seed,
+    )
+    return config, dataclasses.replace(export, **override_values(ExportConfig, export_items))
 
 
 def _role(entry: str) -> tuple[str, str]:
@@ -102,6 +137,9 @@ def synth_s2h(
     batch_size: int = 32,
     force: bool = False,
     engine: str | None = None,
+    export_formats: Sequence[str] | str | None = None,
+    absolute_paths: bool = False,
+    overrides: Sequence[str] = (),
 ) -> SynthResult:
     """S2H preference pairs (L1 needs --model; L3's rejected captions come from it when given).
 
@@ -119,6 +157,9 @@ def synth_s2h(
         batch_size: pairs per model call and per write.
         force: delete what `out` holds and start over.
         engine: where model calls run: local (default), ray or ray:OPTIONS (scotoma.engines).
+        export_formats: the export formats to write (default all: trl, llamafactory, swift, easyr1).
+        absolute_paths: write absolute image paths in the exports (else relative to each file).
+        overrides: "key=value" for fields of S2HConfig, "export.key=value" for ExportConfig.
     """
     config = S2HConfig(
         levels=_listed(levels),
@@ -128,8 +169,18 @@ def synth_s2h(
         relations=None if relations is None else str(relations),
         layout=layout,
     )
+    config, export = _configured("s2h", config, seed, export_formats, absolute_paths, overrides)
     return run_synth(
-        "s2h", config, out, model, n=n, seed=seed, batch_size=batch_size, overwrite=force, engine=engine
+        "s2h",
+        config,
+        out,
+        model,
+        n=n,
+        seed=seed,
+        export=export,
+        batch_size=batch_size,
+        overwrite=force,
+        engine=engine,
     )
 
 
@@ -146,4 +197,6 @@ def summary(result: SynthResult) -> list[str]:
     lines.append(
         f"exports in {result.run_dir}: " + ", ".join(f"{k} ({v})" for k, v in m["export"]["files"].items())
     )
+    for name, count in (m["export"].get("left_out") or {}).items():
+        lines.append(f"  left out of {name}: {count} rows whose answer no rule grader can score")
     return lines

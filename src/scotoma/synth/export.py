@@ -7,6 +7,10 @@
       swift/sft.jsonl dpo.jsonl                             swift sft|rlhf --dataset out/swift/...
       easyr1/train.jsonl                                    data.train_files=out/easyr1/train.jsonl
 
+EasyR1 rows carry the prompt as `problem` and `prompt` (its example configs read the first, its default
+config the second) and are written only where a rule grader can score the answer: S2H L3's answers are
+whole descriptions, so those rows are left out of easyr1/ and counted in the report (`left_out`).
+
 Chains become SFT rows (target: the rendered chain) and RL rows (answer: the final answer); preference
 pairs become DPO rows, SFT rows of the chosen response (paper 003's SFT ablation) and RL rows. Image
 paths are relative to the file that names them (LLaMA-Factory resolves them against its dataset_dir;
@@ -127,6 +131,7 @@ class _Writer:
     def __init__(self, out_dir: Path, config: ExportConfig) -> None:
         self.out_dir, self.config = out_dir, config
         self.rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.left_out: Counter[str] = Counter()  # file -> rows its consumer could not use
 
     def image_paths(self, sample: Sample, fmt: str) -> list[str]:
         paths = []
@@ -187,7 +192,10 @@ def _add_rows(writer: _Writer, sample: Sample, formats_: tuple[str, ...], layout
         if chosen is not None:
             writer.add("swift", "dpo.jsonl", formats.swift_dpo(prompt, chosen, rejected, paths["swift"]))  # type: ignore[arg-type]
     if "easyr1" in formats_:
-        writer.add("easyr1", "train.jsonl", formats.easyr1_row(prompt, answer, paths["easyr1"]))
+        if formats.gradable(answer):
+            writer.add("easyr1", "train.jsonl", formats.easyr1_row(prompt, answer, paths["easyr1"]))
+        else:  # no reward EasyR1 ships can score a whole description: counted, not written
+            writer.left_out["easyr1/train.jsonl"] += 1
 
 
 def dataset_info(name: str, files: Sequence[str]) -> dict[str, Any]:
@@ -237,6 +245,7 @@ def export_all(
     levels = Counter(getattr(s, "level", "chain") for s in ordered)
     return {
         "files": written,
+        "left_out": dict(writer.left_out),
         "checked": verify_export(out_dir, config.formats),
         "similarity_filter": similarity,
         "rows_by_level": dict(sorted(levels.items())),

@@ -6,7 +6,7 @@
   the human turn, chosen {from: gpt, value}, rejected {...}, images} with ranking: true in dataset_info;
 - swift: SFT {messages [{role, content}], images}; DPO the same ending in the chosen reply, plus
   rejected_response;
-- easyr1: RL {prompt, answer, images}.
+- easyr1: RL {problem (= prompt), prompt, answer, images}, only rows whose answer a rule grader can score.
 
 In every row the images are listed in the order their placeholders (TRL image blocks, `<image>` in the
 text formats) appear, one each. The checks re-read what was written by each format's own rules and
@@ -112,8 +112,20 @@ def swift_dpo(prompt: Conversation, chosen: str, rejected: str, images: list[str
 
 
 def easyr1_row(prompt: Conversation, answer: str, images: list[str]) -> dict[str, Any]:
-    """EasyR1 RL row: prompt text with <image> placeholders, answer, images."""
-    return {"prompt": _user_text(prompt), "answer": answer, "images": images}
+    """EasyR1 RL row: the prompt text with <image> placeholders, answer, images.
+
+    The prompt is written under both keys EasyR1 reads it from: `problem` (its example configs set
+    data.prompt_key=problem) and `prompt` (the default of its DataConfig).
+    """
+    text = _user_text(prompt)
+    return {"problem": text, "prompt": text, "answer": answer, "images": images}
+
+
+def gradable(answer: str) -> bool:
+    """Whether a rule grader (EasyR1's math and exact-match rewards) can score the answer: a short final
+    answer (a number, yes/no, a word or an option), not a whole description such as S2H L3's lists of
+    objects, which no such grader can compare."""
+    return bool(answer.strip()) and "," not in answer and len(answer.split()) <= 3
 
 
 # -- checking ------------------------------------------------------------------------------------------
@@ -222,4 +234,7 @@ def check_easyr1(row: dict[str, Any]) -> None:
     """EasyR1's RL format: a prompt string with <image> placeholders, an answer, the images."""
     images = _images(row)
     _placeholders([_string(row.get("prompt"), "prompt")], images)
-    _string(row.get("answer"), "answer")
+    if row.get("problem") != row["prompt"]:
+        raise FormatError("'problem' must repeat 'prompt' (EasyR1 configs read either key)")
+    if not gradable(_string(row.get("answer"), "answer")):
+        raise FormatError(f"answer {row['answer']!r:.60} is not one a rule grader can score")
