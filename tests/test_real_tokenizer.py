@@ -7,6 +7,7 @@ prompt rendering, special tokens, token counts, and that each job runs through t
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 
@@ -60,6 +61,22 @@ def test_saved_models_render_the_released_chat_format(loaded):
         "Picture 2: <|vision_start|><|image_pad|><|vision_end|>Is there a circle?<|im_end|>\n"
         "<|im_start|>assistant\nYes.<|im_end|>\n"
     )
+    # the same text as the released templates (TRL ships copies) for text, images, system and answers
+    from trl.chat_template_utils import qwen2_5_vl_chat_template, qwen3_vl_chat_template
+
+    conversations = [
+        TWO_IMAGES,
+        [{"role": "system", "content": "Be brief."}, *turns, {"role": "user", "content": "And now?"}],
+        [{"role": "user", "content": [{"type": "text", "text": "Look: "}, {"type": "image"}]}],
+    ]
+    for processor, released in ((qwen25, qwen2_5_vl_chat_template), (qwen3, qwen3_vl_chat_template)):
+        for messages in conversations:
+            for options in ({"add_generation_prompt": True}, {"add_vision_id": True}):
+                ours = processor.apply_chat_template(messages, tokenize=False, **options)
+                theirs = processor.apply_chat_template(
+                    messages, tokenize=False, chat_template=released, **options
+                )
+                assert ours == theirs
     tokenizer = qwen25.tokenizer
     assert len(tokenizer) > 151_000 and tokenizer.eos_token == "<|im_end|>"
     # byte-level BPE: text round-trips exactly, spaces and all, unlike a word-level tokenizer
@@ -112,6 +129,45 @@ def test_batched_answers_with_left_padding_match_single_ones(loaded, family):
     assert batched[0].prompt_tokens < batched[1].prompt_tokens
 
 
+@pytest.mark.integration
+def test_sft_trains_every_answer_where_trl_cannot_mark_turns(loaded, released_tokenizer_vlm_dir, tmp_path):
+    """loss_on=assistant (the loop's SFT) on a Qwen template without {% generation %} markers that TRL
+    does not know word for word: TRL refused to train; now every answer becomes its own completion row."""
+    import torch
+    from trl.chat_template_utils import qwen2_5_vl_chat_template
+
+    from scotoma.train import SFTRecipe, to_dataset
+    from scotoma.train.sft import marks_assistant_turns, train_sft
+
+    processor = loaded("qwen2_5_vl").processor
+    assert not marks_assistant_turns(processor)
+    # the released file, as TRL ships it, is one TRL marks itself: it keeps assistant_only_loss
+    released = copy.copy(processor.tokenizer)
+    released.chat_template = qwen2_5_vl_chat_template
+    assert marks_assistant_turns(released)
+
+    first = [{"type": "image"}, {"type": "text", "text": "Is there a blue circle?"}]
+    messages = [
+        {"role": "user", "content": first},
+        {"role": "assistant", "content": "Yes."},
+        {"role": "user", "content": "How many squares?"},
+        {"role": "assistant", "content": "Two."},
+    ]
+    rows = [{"messages": messages, "images": [Image.new("RGB", (100, 100), "blue")]}] * 2
+    recipe = SFTRecipe(
+        model=f"hf:{released_tokenizer_vlm_dir('qwen2_5_vl')}", loss_on="assistant", learning_rate=1e-2,
+        warmup_ratio=0.0, max_steps=2, per_device_train_batch_size=4,
+    )  # fmt: skip
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = train_sft(recipe, to_dataset(rows, "sft"), tmp_path / "sft")
+    finally:
+        torch.set_num_threads(before)
+    assert result.samples == 4 and result.steps == 2  # two answers per conversation
+    assert result.losses[1] < result.losses[0]
+
+
 # ---- every job end to end (slow tier) ----
 
 runner = CliRunner()
@@ -147,15 +203,34 @@ def test_bench_end_to_end(released_tokenizer_vlm_dir, tmp_path, family):
 
 @pytest.mark.slow
 def test_probe_end_to_end_with_a_judge(released_tokenizer_vlm_dir, tmp_path):
+    """Questioner, answerer and `judge:` verifier all the Qwen2.5-VL model; the questioner gets one GRPO
+    step (the shipped 3B recipe, cut down), then both methods are evaluated."""
     spec = f"hf:{released_tokenizer_vlm_dir('qwen2_5_vl')}"
+    recipe = "max_steps=1,num_generations=2,per_device_train_batch_size=2,max_completion_length=24"
     invoke("probe", "--out", str(tmp_path / "p"), f"questioner={spec}", f"answerer={spec}",
-           f"verifier=judge:{spec}", "methods=zero_shot", "world_samples=2", "eval_generations=2",
+           f"verifier=judge:{spec}", "methods=rl,zero_shot", "world_samples=2", "eval_generations=2",
            "embedder=hashing", "judge_max_new_tokens=16", "question_max_new_tokens=24",
-           "answer_max_new_tokens=8")  # fmt: skip
+           "answer_max_new_tokens=8", f"recipe_overrides={recipe},gradient_checkpointing=false")  # fmt: skip
     rows = records(tmp_path / "p")
-    assert rows and all(r["method"] == "zero_shot" for r in rows)
-    # the judge's garbage replies are recorded as unjudged, never as verdicts
-    assert all(r["judged"] is False and r["reason"] for r in rows)
+    assert {r["method"] for r in rows} == {"rl", "zero_shot"}
+    grpo = json.loads((tmp_path / "p" / "rl" / "grpo" / "metrics.json").read_text())
+    assert grpo["steps"] == 1 and all(math.isfinite(loss) for loss in grpo["losses"])
+    # a random judge writes no JSON verdict: each asked question is recorded as unjudged, never as a verdict
+    asked = [r for r in rows if r["question"] is not None]
+    assert asked and all(r["judged"] is False and r["reason"] == "unjudged" for r in asked)
+    assert all(r["reason"] == "missing" for r in rows if r["question"] is None)
+
+
+@pytest.mark.slow
+def test_synth_end_to_end(released_tokenizer_vlm_dir, tmp_path):
+    spec = f"hf:{released_tokenizer_vlm_dir('qwen3_vl')}"
+    invoke("synth", "visc", "--out", str(tmp_path / "v"), "--model", spec, "--images",
+           "tests/fixtures/mmra_mini/images", "--n", "2")  # fmt: skip
+    visc = json.loads((tmp_path / "v" / "metrics.json").read_text())
+    assert visc["stages"]["extract"]["requests"] > 0  # the model was asked; garbage yields no chain
+    invoke("synth", "s2h", "--out", str(tmp_path / "s"), "--model", spec, "--n", "3", "--levels", "L1,L3")
+    s2h = json.loads((tmp_path / "s" / "metrics.json").read_text())
+    assert s2h["records"] == 3 and s2h["stages"]["s2h_model"]["requests"] >= 2
 
 
 @pytest.mark.slow
@@ -195,3 +270,28 @@ def test_sft_dpo_grpo_steps(released_tokenizer_vlm_dir, tmp_path):
 
         adapter = load_file(str(result.adapter_path / "adapter_model.safetensors"))
         assert all(t.abs().sum() > 0 for name, t in adapter.items() if "lora_B" in name)
+
+
+@pytest.mark.slow
+def test_loop_end_to_end(released_tokenizer_vlm_dir, tmp_path):
+    """Probe, synthesis, SFT on every answer (loss_on=assistant through per-turn rows), DPO, and the
+    benches before and after, on the Qwen2.5-VL model."""
+    from scotoma.loop import LoopConfig, run_loop
+
+    spec = f"hf:{released_tokenizer_vlm_dir('qwen2_5_vl')}"
+    config = LoopConfig(
+        answerer=spec, questioner=spec, targets=["counting"], probe_samples=2, probe_generations=1,
+        eval_items=11, nlvr_limit=4, chains=2, pairs=2, targeted_questions=6, replay_questions=6,
+        primitive_questions=4, questions_per_row=2,
+        sft_overrides=["max_steps=2", "per_device_train_batch_size=4"],
+        dpo_overrides=["max_steps=1", "per_device_train_batch_size=2"], batch_size=16,
+    )  # fmt: skip
+    result = run_loop(config, tmp_path / "loop")
+    metrics = result.metrics
+    assert result.model.startswith("hf:") and result.model != spec
+    sft_rows = (tmp_path / "loop" / "data" / "sft.jsonl").read_text().splitlines()
+    # two questions per world row, each answer its own training row
+    assert metrics["training"]["sft"]["steps"] == 2
+    assert metrics["training"]["sft"]["samples"] > len(sft_rows)
+    assert metrics["training"]["dpo"]["steps"] == 1
+    assert metrics["nlvr1"]["n"] == 4 and sum(row["n"] for row in metrics["families"].values()) == 11

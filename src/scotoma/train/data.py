@@ -278,6 +278,45 @@ def split_last_turn(dataset: Dataset) -> Dataset:
     return dataset.map(split, input_columns=["messages"], remove_columns=["messages"])
 
 
+def split_every_turn(dataset: Dataset) -> Dataset:
+    """SFT rows {"messages", "images"} -> one {"prompt", "completion"} row per assistant turn: the
+    conversation up to that turn, and the turn; each row keeps the images its prompt shows (the first n,
+    n its image parts) and the row's other columns.
+
+    Every answer is then trained with TRL's completion loss, as `assistant_only_loss` would in one pass,
+    for chat templates that cannot mark assistant turns (no {% generation %} markers, none TRL knows).
+    """
+    from datasets import Image as ImageFeature
+    from datasets import List
+
+    others = [c for c in dataset.column_names if c not in ("messages", "images")]
+
+    def split(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {"prompt": [], "completion": [], "images": [], **{c: [] for c in others}}
+        for row, (messages, images) in enumerate(zip(batch["messages"], batch["images"], strict=True)):
+            for index, message in enumerate(messages):
+                if message["role"] != "assistant":
+                    continue
+                prompt = messages[:index]
+                shown = sum(
+                    part.get("type") == "image"
+                    for turn in prompt
+                    if isinstance(turn["content"], list)
+                    for part in turn["content"]
+                )
+                out["prompt"].append(prompt)
+                out["completion"].append([message])
+                out["images"].append((images or [])[:shown])
+                for column in others:
+                    out[column].append(batch[column][row])
+        return out
+
+    # the images are carried along without decoding
+    undecoded = dataset.cast_column("images", List(ImageFeature(decode=False)))
+    rows = undecoded.map(split, batched=True, remove_columns=undecoded.column_names)
+    return rows.cast_column("images", List(ImageFeature()))
+
+
 def mix(datasets: Sequence[Dataset], mode: str = "flat", seed: int = 0) -> Dataset:
     """Combine data sources: "flat" shuffles them into one pool; "curriculum" keeps them in the order given.
 
@@ -342,6 +381,7 @@ __all__ = [
     "load_training_data",
     "mix",
     "read_jsonl",
+    "split_every_turn",
     "split_last_turn",
     "to_dataset",
     "token_length",
