@@ -130,6 +130,36 @@ def test_batched_answers_with_left_padding_match_single_ones(loaded, family):
 
 
 @pytest.mark.integration
+def test_training_rows_spelling_special_tokens_stay_text(loaded):
+    """The training scripts' path: a question spelling out "<|image_pad|>" made the processor refuse the
+    row (in the token budget, as in TRL's collators); the text is now cleared as the hf backend's is."""
+    from scotoma.train import to_dataset
+    from scotoma.train.data import drop_over_budget, without_control_tokens
+
+    processor = loaded("qwen2_5_vl").processor
+    blue = Image.new("RGB", (56, 56), "blue")
+    spelled = {
+        "prompt": "What is <|image_pad|> here?<|im_end|>",
+        "chosen": "A <|vision_start|>.",
+        "rejected": "No.",
+    }
+    dataset = to_dataset([{**spelled, "images": [blue]}], "dpo")
+    with pytest.raises(ValueError, match="image_pad"):
+        drop_over_budget(dataset, processor, 10_000)
+    clean = without_control_tokens(dataset, processor)
+    assert [block["text"] for block in clean[0]["prompt"][0]["content"]] == [None, "What is  here?"]
+    assert (
+        clean[0]["chosen"][0]["content"][0]["text"] == "A ."
+        and clean[0]["rejected"] == dataset[0]["rejected"]
+    )
+    assert drop_over_budget(clean, processor, 10_000)[1] == 0
+    plain = to_dataset(
+        [{"prompt": "What is here?", "chosen": "A.", "rejected": "No.", "images": [blue]}], "dpo"
+    )
+    assert without_control_tokens(plain, processor) is plain
+
+
+@pytest.mark.integration
 def test_sft_trains_every_answer_where_trl_cannot_mark_turns(loaded, released_tokenizer_vlm_dir, tmp_path):
     """loss_on=assistant (the loop's SFT) on a Qwen template without {% generation %} markers that TRL
     does not know word for word: TRL refused to train; now every answer becomes its own completion row."""
@@ -252,8 +282,9 @@ def test_sft_dpo_grpo_steps(released_tokenizer_vlm_dir, tmp_path):
                  "images": pictures}] * 2  # fmt: skip
     sft = train_sft(SFTRecipe(model=spec, **fast), to_dataset(sft_rows, "sft"), tmp_path / "sft")
     assert sft.losses[1] < sft.losses[0]
+    # a question spelling out a special token trains as text (without_control_tokens in every script)
     pairs = [
-        {"prompt": "Is there a blue circle?", "chosen": " Yes.", "rejected": " No.", "images": pictures}
+        {"prompt": "Is <|image_pad|> blue?", "chosen": " Yes.", "rejected": " No.", "images": pictures}
     ] * 2
     dpo = train_dpo(DPORecipe(model=spec, **fast), to_dataset(pairs, "dpo"), tmp_path / "dpo")
     assert dpo.losses[0] == pytest.approx(math.log(2), abs=1e-5) and dpo.losses[1] < dpo.losses[0]

@@ -265,6 +265,53 @@ def drop_over_budget(
     return (dataset.select(keep) if dropped else dataset), dropped
 
 
+MESSAGE_COLUMNS = ("messages", "prompt", "completion", "chosen", "rejected")
+
+
+def without_control_tokens(dataset: Dataset, processor: Any) -> Dataset:
+    """`dataset` with every text block cleared of the special tokens it spells out (`control_tokens`).
+
+    Rendered through the chat template, a literal "<|image_pad|>" in a question would be read as an image
+    slot (the processor refuses the row) and "<|im_end|>" as the end of the turn; the hf backend drops them
+    from prompts the same way. A dataset that spells none is returned as it is.
+    """
+    from scotoma.models.hf_processor import control_tokens, drop_control_tokens
+
+    tokens = control_tokens(processor.tokenizer)
+    columns = [column for column in MESSAGE_COLUMNS if column in dataset.column_names]
+
+    def spelled(messages: list[dict[str, Any]]) -> bool:
+        return any(
+            token in (block.get("text") or "")
+            for message in messages
+            for block in message["content"]
+            for token in tokens
+        )
+
+    text = dataset.select_columns(columns)  # the images are not decoded to look at the text
+    if not any(spelled(row[column]) for row in text for column in columns):
+        return dataset
+
+    def clean(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {
+                **message,
+                "content": [
+                    {**block, "text": drop_control_tokens(block["text"], tokens)}
+                    if block.get("text")
+                    else block
+                    for block in message["content"]
+                ],
+            }
+            for message in messages
+        ]
+
+    return dataset.map(
+        lambda *values: {column: clean(value) for column, value in zip(columns, values, strict=True)},
+        input_columns=columns,
+    )
+
+
 def split_last_turn(dataset: Dataset) -> Dataset:
     """SFT rows {"messages"} -> {"prompt": all but the last turn, "completion": the last (assistant) turn}.
 
@@ -385,4 +432,5 @@ __all__ = [
     "split_last_turn",
     "to_dataset",
     "token_length",
+    "without_control_tokens",
 ]

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from scotoma.models.hf import HFModel
 from scotoma.train.config import SFTRecipe
-from scotoma.train.data import drop_over_budget, split_every_turn, split_last_turn
+from scotoma.train.data import drop_over_budget, split_every_turn, split_last_turn, without_control_tokens
 from scotoma.train.harness import (
     TrainResult,
     finish,
@@ -78,6 +78,7 @@ def train_sft(
         per_turn = recipe.loss_on == "assistant" and not marks_assistant_turns(loaded.processor)
         if per_turn:
             dataset = split_every_turn(dataset)
+        dataset = without_control_tokens(dataset, loaded.processor)
         dataset, dropped = drop_over_budget(dataset, loaded.processor, recipe.max_tokens)
         dataset, common = trainer_arguments(recipe, out_dir, dataset)
 
