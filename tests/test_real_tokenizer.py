@@ -198,6 +198,13 @@ def test_sft_trains_every_answer_where_trl_cannot_mark_turns(loaded, released_to
     assert result.losses[1] < result.losses[0]
 
 
+def test_released_tokenizer_refuses_a_family_without_a_released_qwen_template(tmp_path):
+    from scotoma.models.tiny import released_qwen_tokenizer
+
+    with pytest.raises(ValueError, match="no released Qwen chat template for 'idefics3'"):
+        released_qwen_tokenizer("idefics3", tmp_path)
+
+
 # ---- every job end to end (slow tier) ----
 
 runner = CliRunner()

@@ -1,4 +1,4 @@
-"""Configs and processors of the tiny VLM families, from `TinyVLMSizes` and a word-level tokenizer.
+"""Configs and processors of the tiny VLM families, from `TinyVLMSizes` and a tokenizer (word-level or BPE).
 
 Each family's quirks live here: Qwen-VL text configs need an `mrope_section` summing to head_dim / 2,
 Qwen3-VL needs a square position-embedding grid and deepstack layers inside the vision depth, Idefics3's
