@@ -160,6 +160,31 @@ def test_training_rows_spelling_special_tokens_stay_text(loaded):
 
 
 @pytest.mark.integration
+def test_token_budget_counts_what_trls_collator_builds(loaded):
+    """`token_lengths` (the budget's fast path: text tokenized once, image tokens by size) against the
+    sequences TRL's vision collator builds, with BPE merges at every text boundary that could shift."""
+    from trl.trainer.sft_trainer import DataCollatorForVisionLanguageModeling
+
+    from scotoma.train import to_dataset
+    from scotoma.train.data import split_last_turn, token_lengths
+
+    processor = loaded("qwen2_5_vl").processor
+    pictures = [Image.new("RGB", (100, 100), "blue"), Image.new("RGB", (60, 90), "red")]
+    question = [{"type": "image"}, {"type": "image"}, {"type": "text", "text": " Is there a blue circle?"}]
+    answers = ["Yes, in the first image.", "No", "  leading spaces", "Answer:\n\n(B)", "1,234 circles."]
+    rows = [
+        {"messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}],
+         "images": pictures}
+        for answer in answers
+    ]  # fmt: skip
+    collator = DataCollatorForVisionLanguageModeling(processor)
+    for dataset in (to_dataset(rows, "sft"), split_last_turn(to_dataset(rows, "sft"))):
+        built = [collator([row])["input_ids"].shape[1] for row in dataset]
+        assert token_lengths(dataset, processor) == built
+        assert len(set(built)) > 1
+
+
+@pytest.mark.integration
 def test_sft_trains_every_answer_where_trl_cannot_mark_turns(loaded, released_tokenizer_vlm_dir, tmp_path):
     """loss_on=assistant (the loop's SFT) on a Qwen template without {% generation %} markers that TRL
     does not know word for word: TRL refused to train; now every answer becomes its own completion row."""
