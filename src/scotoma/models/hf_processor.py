@@ -160,3 +160,23 @@ def fit_pixels(image: Image.Image, max_pixels: int | None) -> Image.Image:
     while width * height > max_pixels:
         width, height = (width - 1, height) if width >= height else (width, height - 1)
     return image.resize((width, height), Image.Resampling.BICUBIC)
+
+
+def control_tokens(tokenizer: Any) -> tuple[str, ...]:
+    """The tokenizer's special tokens as text (image slots, turn markers, padding), longest first.
+
+    A chat template's text is tokenized with special tokens recognised, so any of these inside a
+    question would become the token itself: a literal "<|image_pad|>" an image slot with no image (the
+    processor refuses the prompt), a literal "<|im_end|>" the end of the user's turn.
+    """
+    added = getattr(tokenizer, "added_tokens_decoder", {}).values()
+    tokens = {token.content for token in added if token.special} | set(tokenizer.all_special_tokens)
+    return tuple(sorted((t for t in tokens if t), key=len, reverse=True))
+
+
+def drop_control_tokens(text: str, tokens: tuple[str, ...]) -> str:
+    """`text` without the control tokens it spells out (see `control_tokens`), so it stays plain text."""
+    for token in tokens:
+        if token in text:
+            text = text.replace(token, "")
+    return text

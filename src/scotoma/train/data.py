@@ -265,6 +265,53 @@ def drop_over_budget(
     return (dataset.select(keep) if dropped else dataset), dropped
 
 
+MESSAGE_COLUMNS = ("messages", "prompt", "completion", "chosen", "rejected")
+
+
+def without_control_tokens(dataset: Dataset, processor: Any) -> Dataset:
+    """`dataset` with every text block cleared of the special tokens it spells out (`control_tokens`).
+
+    Rendered through the chat template, a literal "<|image_pad|>" in a question would be read as an image
+    slot (the processor refuses the row) and "<|im_end|>" as the end of the turn; the hf backend drops them
+    from prompts the same way. A dataset that spells none is returned as it is.
+    """
+    from scotoma.models.hf_processor import control_tokens, drop_control_tokens
+
+    tokens = control_tokens(processor.tokenizer)
+    columns = [column for column in MESSAGE_COLUMNS if column in dataset.column_names]
+
+    def spelled(messages: list[dict[str, Any]]) -> bool:
+        return any(
+            token in (block.get("text") or "")
+            for message in messages
+            for block in message["content"]
+            for token in tokens
+        )
+
+    text = dataset.select_columns(columns)  # the images are not decoded to look at the text
+    if not any(spelled(row[column]) for row in text for column in columns):
+        return dataset
+
+    def clean(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {
+                **message,
+                "content": [
+                    {**block, "text": drop_control_tokens(block["text"], tokens)}
+                    if block.get("text")
+                    else block
+                    for block in message["content"]
+                ],
+            }
+            for message in messages
+        ]
+
+    return dataset.map(
+        lambda *values: {column: clean(value) for column, value in zip(columns, values, strict=True)},
+        input_columns=columns,
+    )
+
+
 def split_last_turn(dataset: Dataset) -> Dataset:
     """SFT rows {"messages"} -> {"prompt": all but the last turn, "completion": the last (assistant) turn}.
 
@@ -276,6 +323,45 @@ def split_last_turn(dataset: Dataset) -> Dataset:
 
     # input_columns: the images are not decoded just to be carried along
     return dataset.map(split, input_columns=["messages"], remove_columns=["messages"])
+
+
+def split_every_turn(dataset: Dataset) -> Dataset:
+    """SFT rows {"messages", "images"} -> one {"prompt", "completion"} row per assistant turn: the
+    conversation up to that turn, and the turn; each row keeps the images its prompt shows (the first n,
+    n its image parts) and the row's other columns.
+
+    Every answer is then trained with TRL's completion loss, as `assistant_only_loss` would in one pass,
+    for chat templates that cannot mark assistant turns (no {% generation %} markers, none TRL knows).
+    """
+    from datasets import Image as ImageFeature
+    from datasets import List
+
+    others = [c for c in dataset.column_names if c not in ("messages", "images")]
+
+    def split(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {"prompt": [], "completion": [], "images": [], **{c: [] for c in others}}
+        for row, (messages, images) in enumerate(zip(batch["messages"], batch["images"], strict=True)):
+            for index, message in enumerate(messages):
+                if message["role"] != "assistant":
+                    continue
+                prompt = messages[:index]
+                shown = sum(
+                    part.get("type") == "image"
+                    for turn in prompt
+                    if isinstance(turn["content"], list)
+                    for part in turn["content"]
+                )
+                out["prompt"].append(prompt)
+                out["completion"].append([message])
+                out["images"].append((images or [])[:shown])
+                for column in others:
+                    out[column].append(batch[column][row])
+        return out
+
+    # the images are carried along without decoding
+    undecoded = dataset.cast_column("images", List(ImageFeature(decode=False)))
+    rows = undecoded.map(split, batched=True, remove_columns=undecoded.column_names)
+    return rows.cast_column("images", List(ImageFeature()))
 
 
 def mix(datasets: Sequence[Dataset], mode: str = "flat", seed: int = 0) -> Dataset:
@@ -342,7 +428,9 @@ __all__ = [
     "load_training_data",
     "mix",
     "read_jsonl",
+    "split_every_turn",
     "split_last_turn",
     "to_dataset",
     "token_length",
+    "without_control_tokens",
 ]

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from scotoma.models.hf import HFModel
 from scotoma.train.config import DPORecipe
-from scotoma.train.data import drop_over_budget
+from scotoma.train.data import drop_over_budget, without_control_tokens
 from scotoma.train.harness import (
     TrainResult,
     finish,
@@ -70,6 +70,7 @@ def train_dpo(
     with run or nullcontext():  # a run that fails before its first step is taken back
         loaded = load_model(recipe, model)
 
+        dataset = without_control_tokens(dataset, loaded.processor)
         dataset, dropped = drop_over_budget(dataset, loaded.processor, recipe.max_tokens)
         dataset, common = trainer_arguments(recipe, out_dir, dataset)
 

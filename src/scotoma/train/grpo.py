@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from scotoma.models.hf import HFModel
 from scotoma.train.config import GRPORecipe
-from scotoma.train.data import drop_over_budget
+from scotoma.train.data import drop_over_budget, without_control_tokens
 from scotoma.train.harness import (
     TrainError,
     TrainResult,
@@ -87,6 +87,7 @@ def train_grpo(
         loaded = load_model(recipe, model)
         _refuse_llava_onevision_multi_image(loaded.model, dataset)
 
+        dataset = without_control_tokens(dataset, loaded.processor)
         dataset, dropped = drop_over_budget(
             dataset, loaded.processor, recipe.max_tokens, completion_tokens=recipe.max_completion_length
         )

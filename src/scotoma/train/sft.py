@@ -9,7 +9,8 @@ Those are `SFTRecipe`'s defaults. Departures from the paper:
 - The loss is on the final assistant turn only (`loss_on: completion`); the paper does not say, and this
   is what LLaMA-Factory-style training does. `loss_on: assistant` trains every assistant turn of a
   multi-turn conversation (TRL's assistant_only_loss: the chat template's {% generation %} markers, or
-  TRL's training template for known families); `loss_on: all` trains every token.
+  TRL's training template for known families; a template with neither, e.g. a fine-tune's edited Qwen
+  template, gets one prompt-completion row per assistant turn instead); `loss_on: all` trains every token.
 - Samples over the 32,768-token budget are dropped and counted; the paper does not mention any.
 - Batch size 8 is per device here (the paper's 8 A100s are not described as data parallel or not).
 - Images are resized by the model's processor (cap it with ?max_pixels= in the model spec); VISC crops
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from scotoma.models.hf import HFModel
 from scotoma.train.config import SFTRecipe
-from scotoma.train.data import drop_over_budget, split_last_turn
+from scotoma.train.data import drop_over_budget, split_every_turn, split_last_turn, without_control_tokens
 from scotoma.train.harness import (
     TrainResult,
     finish,
@@ -72,14 +73,20 @@ def train_sft(
         # The last assistant turn becomes the completion: TRL masks the prompt (and its images) from the loss.
         if recipe.loss_on == "completion":
             dataset = split_last_turn(dataset)
+        # A template that cannot mark assistant turns (a released Qwen-VL template TRL does not know word
+        # for word) would make TRL refuse assistant_only_loss: every answer becomes a completion instead.
+        per_turn = recipe.loss_on == "assistant" and not marks_assistant_turns(loaded.processor)
+        if per_turn:
+            dataset = split_every_turn(dataset)
+        dataset = without_control_tokens(dataset, loaded.processor)
         dataset, dropped = drop_over_budget(dataset, loaded.processor, recipe.max_tokens)
         dataset, common = trainer_arguments(recipe, out_dir, dataset)
 
         args = SFTConfig(
             **common,
             max_length=None,  # the budget was enforced above by dropping; truncation would cut image tokens
-            completion_only_loss=recipe.loss_on == "completion",
-            assistant_only_loss=recipe.loss_on == "assistant",
+            completion_only_loss=recipe.loss_on == "completion" or per_turn,
+            assistant_only_loss=recipe.loss_on == "assistant" and not per_turn,
         )
         logger = step_logger(run)
         trainer = SFTTrainer(
@@ -94,4 +101,21 @@ def train_sft(
         return finish(trainer, run, logger, loaded.processor, recipe, len(dataset), dropped)
 
 
-__all__ = ["train_sft"]
+def marks_assistant_turns(processor: Any) -> bool:
+    """Whether TRL can find the assistant turns in `processor`'s chat template: it has {% generation %}
+    markers, or TRL ships a marked training version of it (known templates, matched word for word)."""
+    from trl.chat_template_utils import get_training_chat_template, has_generation_markers
+
+    template = processor.chat_template
+    if isinstance(template, dict):  # named variants: TRL trains with the default one
+        template = template["default"]
+    if template is None or has_generation_markers(template):
+        return template is not None
+    try:
+        get_training_chat_template(processor)
+    except ValueError:
+        return False
+    return True
+
+
+__all__ = ["marks_assistant_turns", "train_sft"]
