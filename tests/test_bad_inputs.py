@@ -209,7 +209,11 @@ CLI_CASES: list[tuple[str, list[str], str]] = [
     ("synth-unknown-format", ["synth", "visc", "--out", NEW, "--formats", "parquet"], "parquet"),
     ("synth-unknown-override", ["synth", "visc", "--out", NEW, "nosuch=1"], "nosuch"),
     ("synth-unknown-export-override", ["synth", "s2h", "--out", NEW, "export.nosuch=1"], "nosuch"),
-    ("synth-bad-override-value", ["synth", "visc", "--out", NEW, "max_chain_images=many"], "max_chain_images"),
+    (
+        "synth-bad-override-value",
+        ["synth", "visc", "--out", NEW, "max_chain_images=many"],
+        "max_chain_images",
+    ),
     ("synth-unknown-skill", ["synth", "visc", "--out", NEW, "--skills", "nosuchskill"], "nosuchskill"),
     # train
     (
