@@ -10,13 +10,17 @@
    EasyR1's dataset dependencies (EasyR1 is not on PyPI; its `verl` package is imported from --easyr1).
    TRL runs in this interpreter: it is one of the project's own dependencies.
 3. In each venv this file runs again with --check CONSUMER and loads every export file the way the
-   consumer's docs say, with a processor built from the shipped builtin:answerer (an Idefics3 folder):
+   consumer's docs say, with no download: the processor is builtin:answerer's (an Idefics3 folder
+   shipped with scotoma), or for LLaMA-Factory, which has no Idefics3 template, a tiny random Qwen2-VL's
+   built by `scotoma.models.tiny` (its qwen2_vl template):
    - TRL: `load_dataset("json")`, images cast to `Image()`, then the collators its trainers use for
      vision data (SFT, DPO) or the chat template and processor (GRPO prompts);
-   - LLaMA-Factory: `dataset_dir` + the names in dataset_info.json through `get_dataset`;
-   - ms-swift: `load_dataset` and `template.encode` of every row;
+   - LLaMA-Factory: `dataset_dir` + the names in dataset_info.json through `get_dataset`, then the
+     collators of its SFT and DPO workflows;
+   - ms-swift: `load_dataset` and `template.encode` of every row (its idefics3 template);
    - EasyR1: `RLHFDataset` with prompt_key `problem` and `prompt` (`image_dir` for relative paths).
    Relative exports are read the way docs/exports.md says: TRL and ms-swift from the format's folder.
+   Every file must load whole, and the encoded batches must hold as many images as the rows list.
 
 Prints one line per (consumer, export file): rows in the file, rows loaded, images decoded, pass/fail.
 Installing takes minutes and needs PyPI; this is not a test and no test runs it.
@@ -36,15 +40,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 ANSWERER = REPO / "src" / "scotoma" / "world" / "models" / "answerer"
-TINY_QWEN = Path(os.environ.get("TINY_QWEN", "."))  # set by the parent: a tiny Qwen2-VL folder
 TORCH = "torch==2.13.0"
 # What each consumer's venv gets: the consumer pinned, and for EasyR1 what verl/utils/dataset.py imports
 # (its requirements.txt pins transformers<5 and wants vLLM and flash-attn, which loading data never needs).
 INSTALLS = {
-    "llamafactory": ["llamafactory==0.9.5"],
+    "llamafactory": ["llamafactory==0.9.5"],  # then without torchvision and torchaudio: see UNINSTALLS
     "ms-swift": ["ms-swift==4.6.0"],
     "easyr1": ["transformers>=4.54.0,<5.0.0", "datasets", "pillow", "jinja2", "pyyaml", "codetiming"],
 }
+# PyPI's torchvision and torchaudio do not load with CPU torch 2.13 (`torchvision::nms does not exist`),
+# and a torchvision that fails to load breaks `import transformers`: LLaMA-Factory's venv goes without.
+UNINSTALLS = {"llamafactory": ["torchvision", "torchaudio"]}
 EXPORTS = {  # folder: scotoma synth arguments
     "visc": ["visc", "--n", "40"],
     "visc_abs": ["visc", "--n", "40", "--absolute-paths"],
@@ -97,7 +103,7 @@ def image_tokens(input_ids, processor) -> int:
     return int((input_ids == token).sum()) // processor.image_seq_len
 
 
-def trl_loader():
+def trl_loader(work: Path):
     from datasets import Image, List, load_dataset
     from trl.data_utils import prepare_multimodal_messages
     from trl.trainer.dpo_trainer import DataCollatorForVisionPreference
@@ -150,7 +156,7 @@ def qwen2_vl_processor(folder: Path, tokenizer):
     return ImageOnly(Qwen2VLImageProcessorPil(**config), tokenizer, chat_template=tokenizer.chat_template)
 
 
-def llamafactory_loader():
+def llamafactory_loader(work: Path):
     """LLaMA-Factory's get_dataset (dataset_dir + the dataset_info.json names, template qwen2_vl), then the
     collators its SFT and DPO workflows build."""
     import types
@@ -163,13 +169,15 @@ def llamafactory_loader():
     from llamafactory.hparams import get_train_args
     from llamafactory.model import load_tokenizer
 
+    tiny_qwen = work / "tiny_qwen2_vl"
+
     def load(path: Path) -> tuple[int, int]:
         ranking = path.stem == "dpo"
         info = json.loads((path.parent / "dataset_info.json").read_text())
         (name,) = [n for n, entry in info.items() if entry["file_name"] == path.name]
         model_args, data_args, training_args, *_ = get_train_args(
             {
-                "model_name_or_path": str(TINY_QWEN),
+                "model_name_or_path": str(tiny_qwen),
                 "template": "qwen2_vl",
                 "stage": "dpo" if ranking else "sft",
                 "do_train": True,
@@ -182,7 +190,7 @@ def llamafactory_loader():
             }
         )
         tokenizer = load_tokenizer(model_args)["tokenizer"]
-        processor = qwen2_vl_processor(TINY_QWEN, tokenizer)
+        processor = qwen2_vl_processor(tiny_qwen, tokenizer)
         template = get_template_and_fix_tokenizer(tokenizer, data_args)
         module = get_dataset(
             template, model_args, data_args, training_args, "rm" if ranking else "sft", tokenizer, processor
@@ -203,7 +211,35 @@ def llamafactory_loader():
     return "llamafactory", load, version("llamafactory")
 
 
-def easyr1_loader():
+def swift_loader(work: Path):
+    """ms-swift's load_dataset, then template.encode of every row (train mode for SFT, rlhf for DPO),
+    with its idefics3 template around builtin:answerer's processor."""
+    from swift.dataset import load_dataset
+    from swift.model import get_processor
+    from swift.template import get_template
+
+    template = get_template(get_processor(str(ANSWERER)), template_type="idefics3")
+
+    def load(path: Path) -> tuple[int, int]:
+        os.chdir(path.parent)  # ms-swift opens relative paths from the working directory
+        template.set_mode("rlhf" if path.stem == "dpo" else "train")
+        dataset, _ = load_dataset([str(path)])
+        images = 0
+        for row in dataset:
+            encoded = template.encode(row)
+            # the image count the processor saw (its idefics3 template expands the image tokens of
+            # Idefics3-8B's vocabulary only, so the answerer's are not a measure)
+            pixels = [v for k, v in encoded.items() if k.endswith("pixel_values")]
+            encoded_images = {p.shape[1] for p in pixels}  # DPO: chosen and rejected
+            if encoded_images != {len(row["images"])}:
+                raise AssertionError(f"{encoded_images} images encoded, {len(row['images'])} listed")
+            images += encoded_images.pop()
+        return len(dataset), images
+
+    return "swift", load, version("ms-swift")
+
+
+def easyr1_loader(work: Path):
     """EasyR1's RLHFDataset (its source on PYTHONPATH), once per prompt key it may be configured with."""
     import types
 
@@ -249,13 +285,18 @@ def easyr1_loader():
     return "easyr1", load, f"verl {verl.__version__}"
 
 
-LOADERS = {"trl": trl_loader, "llamafactory": llamafactory_loader, "easyr1": easyr1_loader}
+LOADERS = {
+    "trl": trl_loader,
+    "llamafactory": llamafactory_loader,
+    "ms-swift": swift_loader,
+    "easyr1": easyr1_loader,
+}
 
 
-def run_check(consumer: str, root: Path) -> None:
+def run_check(consumer: str, work: Path) -> None:
     """Print one JSON line per export file, with the consumer's error where it failed on one."""
-    fmt, load, found = LOADERS[consumer]()
-    for name, path in export_files(root, fmt):
+    fmt, load, found = LOADERS[consumer](work)
+    for name, path in export_files(work / "exports", fmt):
         result = {"consumer": consumer, "version": found, "set": name, "file": f"{fmt}/{path.name}"}
         result["rows"] = rows_in(path)
         try:
@@ -266,7 +307,13 @@ def run_check(consumer: str, root: Path) -> None:
 
 
 # -- run in the project's venv ---------------------------------------------------------------------------
-def make_exports(root: Path) -> None:
+def make_inputs(work: Path) -> None:
+    """The exports, and a tiny Qwen2-VL folder for LLaMA-Factory (its templates have no Idefics3)."""
+    if not (work / "tiny_qwen2_vl").exists():
+        from scotoma.models.tiny import build_tiny_vlm, save_tiny_vlm
+
+        save_tiny_vlm(*build_tiny_vlm("qwen2_vl", ["yes", "no"]), work / "tiny_qwen2_vl")
+    root = work / "exports"
     for folder, args in EXPORTS.items():
         if not (root / folder / "metrics.json").exists():
             command = [sys.executable, "-m", "scotoma.cli", "synth", *args[:1], "--out", str(root / folder)]
@@ -281,18 +328,21 @@ def install(work: Path, consumer: str) -> Path:
     log = work / f"install_{consumer}.log"
     print(f"installing {consumer} into {venv} (log: {log})", flush=True)
     with log.open("w") as out:
-        command = [str(python), "-m", "pip", "install", TORCH, *INSTALLS[consumer]]
-        subprocess.run(command, check=True, stdout=out, stderr=subprocess.STDOUT)
+        pip = [str(python), "-m", "pip"]
+        subprocess.run([*pip, "install", TORCH, *INSTALLS[consumer]], check=True, stdout=out, stderr=out)
+        if consumer in UNINSTALLS:
+            command = [*pip, "uninstall", "-y", *UNINSTALLS[consumer]]
+            subprocess.run(command, check=True, stdout=out, stderr=out)
     return python
 
 
 def check(python: Path, consumer: str, work: Path, easyr1: Path | None) -> list[dict]:
     """Run this file's --check in the consumer's interpreter; its RESULT lines, its log beside them."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     if consumer == "easyr1":
         env["PYTHONPATH"] = str(easyr1)
     log = work / f"check_{consumer}.log"
-    command = [str(python), __file__, "--check", consumer, "--exports", str(work / "exports")]
+    command = [str(python), __file__, "--check", consumer, "--work", str(work)]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     log.write_text(done.stdout + done.stderr)
     results = [json.loads(line[7:]) for line in done.stdout.splitlines() if line.startswith("RESULT ")]
@@ -304,15 +354,13 @@ def check(python: Path, consumer: str, work: Path, easyr1: Path | None) -> list[
 
 def table(results: list[dict]) -> str:
     head = ("consumer", "version", "export", "file", "rows", "loaded", "images", "result")
+    keys = ("consumer", "version", "set", "file", "rows", "loaded", "images")
     lines = [head]
     for r in results:
         passed = "error" not in r and r["loaded"] == r["rows"]
         verdict = "pass" if passed else "FAIL " + r.get("error", f"{r['rows'] - r['loaded']} rows lost")
-        lines.append(
-            tuple(str(r.get(k, "")) for k in ("consumer", "version", "set", "file", "rows", "loaded", "images"))
-            + (verdict,)
-        )
-    widths = [max(len(line[i]) for line in lines[:]) for i in range(len(head) - 1)]
+        lines.append((*(str(r.get(k, "")) for k in keys), verdict))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(keys))]
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(line[:-1], widths, strict=True)) + "  " + line[-1]
         for line in lines
@@ -326,14 +374,13 @@ def main() -> None:
     parser.add_argument("--consumers", default="trl,llamafactory,ms-swift,easyr1")
     parser.add_argument("--skip-install", action="store_true", help="reuse the venvs under --work")
     parser.add_argument("--check", help=argparse.SUPPRESS)  # set when this file runs inside a venv
-    parser.add_argument("--exports", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.check:
-        run_check(args.check, args.exports)
+        run_check(args.check, args.work)
         return
-    work = args.work or Path(tempfile.mkdtemp(prefix="export_consumers_"))
+    work = (args.work or Path(tempfile.mkdtemp(prefix="export_consumers_"))).resolve()
     print(f"work folder (exports, venvs, logs): {work}")
-    make_exports(work / "exports")
+    make_inputs(work)
     results = []
     for consumer in args.consumers.split(","):
         if consumer == "easyr1" and args.easyr1 is None:
