@@ -192,9 +192,8 @@ def llamafactory_loader(work: Path):
         tokenizer = load_tokenizer(model_args)["tokenizer"]
         processor = qwen2_vl_processor(tiny_qwen, tokenizer)
         template = get_template_and_fix_tokenizer(tokenizer, data_args)
-        module = get_dataset(
-            template, model_args, data_args, training_args, "rm" if ranking else "sft", tokenizer, processor
-        )
+        stage = "rm" if ranking else "sft"  # its DPO workflow loads pairs as stage "rm"
+        module = get_dataset(template, model_args, data_args, training_args, stage, tokenizer, processor)
         dataset = module["train_dataset"]
         collator_class = PairwiseDataCollatorWithPadding if ranking else MultiModalDataCollatorForSeq2Seq
         collate = collator_class(template=template, tokenizer=tokenizer, processor=processor, model=None)
