@@ -279,4 +279,18 @@ def test_gradable_answers_by_hand():
 
     assert gradable("6") and gradable("no") and gradable("Image 2") and gradable("(B)")
     assert not gradable("large black square , small blue triangle") and not gradable("")
-    assert not gradable("a small blue circle on top")
+    assert not gradable("a small blue circle on top") and not gradable("the")
+    # one answer kind, with or without a size: VISC's "difference" answers name an object either way
+    assert gradable("the blue triangle") and gradable("the small black circle")
+
+
+def test_easyr1_keeps_object_answers_that_needed_a_size(tmp_path):
+    """A VISC chain answered "the small black circle" is written to easyr1/ like "the blue triangle"."""
+    chain = store_images(WorldChainSynth(seed=0).sample(0), tmp_path)
+    samples = [
+        type(chain).from_dict({**chain.to_dict(), "key": key, "answer": answer})
+        for key, answer in (("a", "the blue triangle"), ("b", "the small black circle"))
+    ]
+    report = export_all(samples, tmp_path, ExportConfig(formats=("easyr1",)))
+    answers = sorted(row["answer"] for row in _rows(tmp_path / "easyr1" / "train.jsonl"))
+    assert answers == ["the blue triangle", "the small black circle"] and report["left_out"] == {}

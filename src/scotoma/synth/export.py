@@ -14,7 +14,8 @@ whole descriptions, so those rows are left out of easyr1/ and counted in the rep
 Chains become SFT rows (target: the rendered chain) and RL rows (answer: the final answer); preference
 pairs become DPO rows, SFT rows of the chosen response (paper 003's SFT ablation) and RL rows. Image
 paths are relative to the file that names them (LLaMA-Factory resolves them against its dataset_dir;
-ms-swift against the working directory, so run it from the format's folder or export absolute paths).
+ms-swift against the working directory, then ROOT_IMAGE_DIR: run it from the format's folder, set
+ROOT_IMAGE_DIR to it, or export absolute paths).
 
 Before writing, L3 pairs go through S2H's similarity filter, and rows are ordered by the mixture: "flat"
 shuffles them (seeded), "curriculum" keeps L1, then L2, then L3. Every file is then read back and each

@@ -121,11 +121,18 @@ def easyr1_row(prompt: Conversation, answer: str, images: list[str]) -> dict[str
     return {"problem": text, "prompt": text, "answer": answer, "images": images}
 
 
+ARTICLES = frozenset({"a", "an", "the"})
+
+
 def gradable(answer: str) -> bool:
     """Whether a rule grader (EasyR1's math and exact-match rewards) can score the answer: a short final
-    answer (a number, yes/no, a word or an option), not a whole description such as S2H L3's lists of
-    objects, which no such grader can compare."""
-    return bool(answer.strip()) and "," not in answer and len(answer.split()) <= 3
+    answer (a number, yes/no, a word, an option, one object such as "the small black circle"), not a
+    whole description such as S2H L3's lists of objects, which no such grader can compare.
+
+    Articles do not count towards the three words, so that one kind of answer is not split by whether
+    its object needed a size ("the blue triangle", "the small black circle": both are kept)."""
+    words = [word for word in answer.split() if word.lower() not in ARTICLES]
+    return bool(words) and "," not in answer and len(words) <= 3
 
 
 # -- checking ------------------------------------------------------------------------------------------
