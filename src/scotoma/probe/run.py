@@ -33,6 +33,7 @@ from scotoma.probe.loop import method_records
 from scotoma.probe.metrics import exclusive_skills, fdr_curve, summarize
 from scotoma.probe.rl import train_rl
 from scotoma.probe.summary import failure_examples, print_summary, write_html
+from scotoma.slices import record_slices
 
 SUMMARY_HTML = "summary.html"
 
@@ -140,10 +141,17 @@ def run_probe(
             {k: v for k, v in e.items() if k != "examples"} | {"examples": [x["key"] for x in e["examples"]]}
             for e in examples
         ]
+        main = by_method[metrics["main_method"]]
+        slices = record_slices(main, {s.key: s.scene for s in ctx.samples if s.scene is not None})
+        metrics["failure_slices"] = [sl.to_dict() for sl in slices]
         ctx.run.write_metrics(metrics)
-        summary = write_html(ctx.run.path / SUMMARY_HTML, metrics, examples, {s.key: s for s in ctx.samples})
+        by_key = {r.get("key"): r for r in main}
+        slice_rows = [(sl, [by_key[k] for k in sl.examples if k in by_key]) for sl in slices]
+        summary = write_html(
+            ctx.run.path / SUMMARY_HTML, metrics, examples, {s.key: s for s in ctx.samples}, slice_rows
+        )
         if not quiet and ctx.run.path == out_dir:
-            print_summary(metrics, examples)
+            print_summary(metrics, examples, slices=slice_rows)
     finally:
         ctx.run.close()
     return ProbeResult(out_dir, metrics, summary, time.perf_counter() - started)

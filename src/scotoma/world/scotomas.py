@@ -18,7 +18,7 @@ answer there; the target then says `UNSEEN_ANSWER`, a canonical world answer ("n
 changed? nothing") that is never right outside a sequence question.
 
 Each scotoma names the failure-slice predicates that define its region (`defining`, in the names of
-`scotoma.probe.slices`), so a benchmark can ask whether a probe's top slices point at it.
+`scotoma.slices`), so a benchmark can ask whether a probe's top slices point at it.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ SCOTOMAS: dict[str, Scotoma] = {
         ),
         Scotoma(
             "mirror-lr", "spatial", "left and right are mirrored within each box", _per_box(_mirrored),
-            ("skill:spatial:left", "skill:spatial:right"),
+            ("skill:spatial:left", "skill:spatial:right", "edge:left", "edge:right"),
         ),
         Scotoma(
             "last-image-unseen", "multi_image", "the last image of a set of two or more is seen empty",
@@ -105,7 +105,7 @@ SCOTOMAS: dict[str, Scotoma] = {
         ),
         Scotoma(
             "count-cap-3", "count", "at most the first three objects of each box are seen",
-            _per_box(_first_three), ("objects>=4",),
+            _per_box(_first_three), tuple(f"objects>={k}" for k in range(4, 9)),
         ),
     )
 }  # fmt: skip
