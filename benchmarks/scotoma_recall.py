@@ -164,7 +164,8 @@ def main() -> None:
                     f"{target:34} {method:10} seed {seed}: recall@3 {fmt(row['recall_at_3'])}, FDR in "
                     f"{fmt(row['fdr_inside'])} / out {fmt(row['fdr_outside'])}, failures inside "
                     f"{fmt(row['failures_inside_share'])}%, first top-3 after "
-                    f"{fmt(row['questions_to_top3'])} of {row['questions']} questions; top 3: {', '.join(row['top3'])} ({seconds:.0f} s run)",
+                    f"{fmt(row['questions_to_top3'])} of {row['questions']} questions; "
+                    f"top 3: {', '.join(row['top3'])} ({seconds:.0f} s run)",
                     flush=True,
                 )
             (out / "recall.json").write_text(json.dumps(rows, indent=1))
