@@ -15,7 +15,7 @@ LAYERS = [
     {"types", "runlog", "cache", "progress", "prompts"},
     {"world"},
     {"models"},
-    {"judge", "serve"},
+    {"judge", "serve", "slices"},
     {"train"},
     {"probe", "bench", "synth"},
     {"taxonomy", "loop"},
