@@ -11,8 +11,8 @@ item: the rows use `data_seed`) split by the planted region: the failure rate in
 outside it, for the fine-tune and for `builtin:answerer`. The issue's bar: at least 70% failure inside,
 outside within 3 points of the answerer.
 
-    python -m scotoma.train.scotoma_answerers yellow-unseen --out runs/scotoma_answerers
-    python -m scotoma.train.scotoma_answerers yellow-unseen --out runs/scotoma_answerers --ship
+    python -m scotoma.loop.scotoma_answerers yellow-unseen --out runs/scotoma_answerers
+    python -m scotoma.loop.scotoma_answerers yellow-unseen --out runs/scotoma_answerers --ship
 
 `--ship` copies the model with its README (command, figures) and eval.json into the package as
 `builtin:answerer-NAME`.
@@ -141,7 +141,7 @@ def train_scotoma_answerer(name: str, out: str | Path, config: ScotomaTrainConfi
         "train_steps": result.steps,
         "seconds": {"data": synth_s, "train": train_s, "eval": eval_s},
         "config": asdict(config),
-        "command": "python -m scotoma.train.scotoma_answerers " + " ".join(sys.argv[1:]),
+        "command": "python -m scotoma.loop.scotoma_answerers " + " ".join(sys.argv[1:]),
     }
     (root / "figures.json").write_text(json.dumps(figures, indent=1))
     return figures
@@ -166,7 +166,7 @@ def readme(figures: dict[str, Any]) -> str:
     return "\n".join([
         f"# builtin:answerer-{name}", "",
         f"`builtin:answerer` taught a planted blind spot, scotoma `{name}` ({figures['kind']}: "
-        f"{figures['description']}; `scotoma.world.scotomas`). Made by", "`scotoma.train.scotoma_answerers`:",
+        f"{figures['description']}; `scotoma.world.scotomas`). Made by", "`scotoma.loop.scotoma_answerers`:",
         "",
         "```", figures["command"], "```", "",
         f"{figures['rows']} SFT rows ({100 * config['region_share']:.0f}% inside the planted region, labels "
