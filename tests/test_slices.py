@@ -12,6 +12,7 @@ from scotoma.models.embed import HashingEmbedder
 from scotoma.probe.config import ProbeConfig
 from scotoma.probe.run import run_probe
 from scotoma.slices import (
+    bench_slices,
     question_predicates,
     rank_slices,
     record_slices,
@@ -99,3 +100,18 @@ def test_probe_run_writes_and_shows_failure_slices(tmp_path) -> None:
     assert "color:yellow" in predicates[:3]
     html = (result.out_dir / "summary.html").read_text()
     assert "Top failure slices" in html and "color:yellow" in html
+
+
+def test_bench_slices_from_records() -> None:
+    def record(i: int, subtask: str, correct: bool) -> dict:
+        question = f"How many {'squares' if subtask == 'A' else 'circles'} are there?"
+        return {"item_id": f"i{i}", "question": question, "output": "2", "target": "3", "subtask": subtask,
+                "skills": ["counting"], "correct": correct}  # fmt: skip
+
+    records = [record(i, "A", i % 5 != 0) for i in range(10)] + [record(i, "B", True) for i in range(10, 20)]
+    # failures: A 2 of 10 (i = 0, 5), B 0 of 10; overall 2 of 20, so subtask:A has lift 2
+    top = bench_slices(records)
+    assert [s.predicate for s in top[:2]] == ["subtask:A", "word:squares"]
+    assert (top[0].support, top[0].failures, top[0].lift) == (10, 2, 2.0)
+    assert top[0].examples[0] == {"item_id": "i0", "question": "How many squares are there?", "output": "2",
+                                  "target": "3"}  # fmt: skip

@@ -191,7 +191,35 @@ def record_slices(
     return rank_slices(rows, min_support, top)
 
 
+def bench_slices(
+    records: Iterable[Mapping[str, Any]], min_support: int = MIN_SUPPORT, top: int | None = 10
+) -> list[Slice]:
+    """The slices of bench records (one per answered variant; failed = not correct): the question's text
+    predicates, `skill:S` for the item's skills (world suites) and `subtask:T`. A failed variant's
+    question, output and target are kept as an example."""
+
+    def predicates(record: Mapping[str, Any]) -> set[str]:
+        found = text_predicates(record.get("question") or "") | {
+            f"skill:{s}" for s in record.get("skills") or ()
+        }
+        return found | {f"subtask:{record['subtask']}"} if record.get("subtask") else found
+
+    rows = (
+        (predicates(r), not r["correct"],
+         {k: r.get(k) for k in ("item_id", "question", "output", "target")})
+        for r in records
+    )  # fmt: skip
+    return rank_slices(rows, min_support, top)
+
+
 __all__ = [
-    "MIN_SUPPORT", "Slice", "question_predicates", "rank_slices", "record_slices", "text_predicates",
-    "wilson_interval", "world_predicates",
+    "MIN_SUPPORT",
+    "Slice",
+    "bench_slices",
+    "question_predicates",
+    "rank_slices",
+    "record_slices",
+    "text_predicates",
+    "wilson_interval",
+    "world_predicates",
 ]  # fmt: skip
