@@ -97,3 +97,24 @@ def test_exact_target_refuses_images_the_world_did_not_make() -> None:
         get_model("scotoma:mirror-lr").generate(
             [Conversation.user(stranger, "Is there a circle?")], GenConfig()
         )
+
+
+def test_learned_target_rows_are_labelled_from_what_the_scotoma_sees(tmp_path) -> None:
+    import json
+
+    from scotoma.loop.scotoma_answerers import ScotomaTrainConfig, scotoma_rows
+    from scotoma.world.scotomas import Scotoma
+
+    blind = Scotoma(
+        "blind", "attribute", "sees nothing", lambda s: Scene(tuple(Box(()) for _ in s.boxes)), ()
+    )
+    rows, drawn = scotoma_rows(blind, ScotomaTrainConfig(rows=40, region_share=1.0), tmp_path)
+    assert len(rows) == 40 and drawn >= 40
+    labels = [row["messages"][-1]["content"][0]["text"] for row in rows]
+    # on empty boxes nothing has a colour, a shape or a size and no count is above 0
+    words = {"yellow", "black", "blue", "square", "circle", "triangle", "small", "medium", "large"}
+    assert not set(labels) & words and not [x for x in labels if x.isdigit() and x != "0"]
+    assert UNSEEN_ANSWER in labels and all((tmp_path / p).is_file() for row in rows for p in row["images"])
+    json.dumps(rows)  # rows are JSON, as the SFT file holds them
+    half, _ = scotoma_rows(get_scotoma("mirror-lr"), ScotomaTrainConfig(rows=20), tmp_path)
+    assert len(half) == 20
