@@ -118,3 +118,22 @@ def test_learned_target_rows_are_labelled_from_what_the_scotoma_sees(tmp_path) -
     json.dumps(rows)  # rows are JSON, as the SFT file holds them
     half, _ = scotoma_rows(get_scotoma("mirror-lr"), ScotomaTrainConfig(rows=20), tmp_path)
     assert len(half) == 20
+
+
+@pytest.mark.slow  # about a minute per shipped model: the 2,200-item held-out bench
+def test_shipped_scotoma_answerers_match_their_figures(tmp_path) -> None:
+    import json
+
+    from scotoma.loop.scotoma_answerers import ScotomaTrainConfig, region_figures
+    from scotoma.models.builtin import available_builtin_models, builtin_path
+
+    shipped = [n.removeprefix("answerer-") for n in available_builtin_models() if n.startswith("answerer-")]
+    if not shipped:
+        pytest.skip(
+            "no learned scotoma target is shipped (python -m scotoma.loop.scotoma_answerers NAME --ship)"
+        )
+    for name in shipped:
+        recorded = json.loads((builtin_path(f"answerer-{name}") / "eval.json").read_text())
+        config = ScotomaTrainConfig(**recorded["config"])
+        got = region_figures(f"builtin:answerer-{name}", get_scotoma(name), tmp_path / name, config)
+        assert got["inside"] == recorded["after"]["inside"] and got["outside"] == recorded["after"]["outside"]
