@@ -27,6 +27,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+#: the prefixes of world predicates (`world_predicates`); a loop can target any of them
+SLICE_PREFIXES = ("skill:", "family:", "color:", "shape:", "size:", "edge:", "image:", "images:", "objects>=")
 Z_95 = 1.959963984540054
 MIN_SUPPORT = 10
 STOPWORDS = frozenset((
@@ -161,6 +163,11 @@ def world_predicates(program: Any, scene: Any) -> set[str]:
     return found
 
 
+def is_slice_predicate(name: str) -> bool:
+    """Whether `name` is a world slice predicate ("color:yellow", "objects>=4", "skill:counting")."""
+    return any(name.startswith(prefix) and len(name) > len(prefix) for prefix in SLICE_PREFIXES)
+
+
 def question_predicates(question: str, scene: Any = None, topics: Sequence[str] = ()) -> set[str]:
     """World predicates when `scene` is given and the question parses, text predicates otherwise."""
     if scene is not None:
@@ -214,8 +221,10 @@ def bench_slices(
 
 __all__ = [
     "MIN_SUPPORT",
+    "SLICE_PREFIXES",
     "Slice",
     "bench_slices",
+    "is_slice_predicate",
     "question_predicates",
     "rank_slices",
     "record_slices",
