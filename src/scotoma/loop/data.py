@@ -35,6 +35,7 @@ from scotoma.synth.export import store_image
 from scotoma.synth.formats import trl_dpo, trl_sft
 from scotoma.synth.records import ChainSample, PreferencePair, read_record
 from scotoma.synth.s2h_world import fitting_levels
+from scotoma.synth.visc_compose import COMPOSITE_SKILLS
 from scotoma.train.data import read_jsonl
 from scotoma.types import ImageRef, user_turn
 from scotoma.world.questions import QuestionConfig, QuestionSampler
@@ -116,7 +117,8 @@ def build_training_data(targets: Sequence[str], answerer: str, config: LoopConfi
     dpo: list[dict[str, Any]] = []
     counts = dict.fromkeys(("chains", "pairs", "targeted", "primitive", "replay"), 0)
     common = {"seed": config.data_seed, "batch_size": config.batch_size}
-    if config.chains and targets:
+    # focus chains exist only for skills some composite question needs (arithmetic, sequences, ...)
+    if config.chains and set(targets) & {s for skills in COMPOSITE_SKILLS.values() for s in skills}:
         chains = WorldChainConfig(skills=targets, layout=LAYOUT, images_per_sample=(3, 4))
         run = run_synth("visc", chains, out / "synth_visc", n=config.chains, **common)
         for sample in _synth_samples(run.run_dir):
