@@ -167,9 +167,11 @@ def test_slice_targets_are_accepted_chosen_and_matched(tmp_path: Path) -> None:
         LoopConfig(choose="worst")
     m = _measurement([])
     m.probe_slices = ["color:yellow", "skill:counting", "image:last"]
-    assert worst_slices(m, 2) == ["color:yellow", "counting"]
+    assert worst_slices(m, 2) == ["color:yellow", "skill:counting"]
     rows = world_question_rows(QuestionConfig(), 3, 12, tmp_path, keep=slice_filter(["color:yellow"]))
     assert len(rows) == 12 and all("yellow" in r["messages"][0]["content"][-1]["text"] for r in rows)
+    rare = world_question_rows(QuestionConfig(), 3, 5, tmp_path, keep=slice_filter(["skill:spatial:right"]))
+    assert all("right" in r["messages"][0]["content"][-1]["text"] for r in rare)
     # a predicate target selects the held-out items that carry it, like a skill
     before = _measurement(
         [(["counting", "color:yellow"], False, "counting"), (["counting"], True, "counting")]

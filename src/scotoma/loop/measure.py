@@ -38,8 +38,8 @@ class Measurement:
         probe_failure: probe skill -> failure rate among valid questions needing it.
         probe_questions: probe skill -> valid questions needing it.
         probe_fdr: the probe's failure discovery rate over all valid questions.
-        items: per world bench item, (skills and its slice predicates but `skill:` ones, correct,
-            family): a target, skill or predicate, selects the items it names.
+        items: per world bench item, (skills and slice predicates, correct, family): a target, skill or
+            predicate, selects the items it names.
         probe_slices: the predicates of the probe's top failure slices, best first.
     """
 
@@ -125,10 +125,11 @@ def item_predicates(config: LoopConfig) -> dict[str, list[str]]:
 
 
 def worst_slices(measurement: Measurement, count: int) -> list[str]:
-    """The predicates of the probe's `count` top failure slices (a `skill:S` slice names skill S)."""
+    """The predicates of the probe's `count` top failure slices; a `skill:S` slice stays a slice, trained on
+    questions drawn from it like any other (the sampler's skill filter cannot reach every skill)."""
     if not measurement.probe_slices:
         raise ValueError("the probe found no failure slice; raise probe_samples or choose=skills")
-    return [p.removeprefix("skill:") for p in measurement.probe_slices[:count]]
+    return measurement.probe_slices[:count]
 
 
 def worst_skills(measurement: Measurement, count: int, min_questions: int) -> list[str]:

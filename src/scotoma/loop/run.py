@@ -143,7 +143,7 @@ def run_loop(config: LoopConfig | None = None, out_dir: str | Path = "runs/loop"
         tick = time.perf_counter()
         before = measure(config.answerer, out / "before", config)
         timings["measure_before"] = time.perf_counter() - tick
-        targets = [t.removeprefix("skill:") for t in config.targets] or (
+        targets = list(config.targets) or (
             worst_slices(before, config.worst_skills)
             if config.choose == "slices"
             else worst_skills(before, config.worst_skills, config.min_skill_questions)
