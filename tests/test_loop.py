@@ -182,3 +182,12 @@ def test_slice_targets_are_accepted_chosen_and_matched(tmp_path: Path) -> None:
         "after": 0.0,
         "n": 1,
     }
+
+
+def test_held_out_items_carry_every_slice_predicate() -> None:
+    from scotoma.loop.measure import item_predicates
+
+    predicates = item_predicates(LoopConfig(eval_items=6))
+    assert len(predicates) == 6
+    for found in predicates.values():
+        assert any(p.startswith("skill:") for p in found) and any(p.startswith("family:") for p in found)

@@ -111,16 +111,11 @@ def measure(model: str, out: Path, config: LoopConfig) -> Measurement:
 
 
 def item_predicates(config: LoopConfig) -> dict[str, list[str]]:
-    """The slice predicates (`scotoma.slices.world_predicates`, less the `skill:` ones the records carry
-    as skills) of every held-out world bench item, by item id; the bench draws the same items again."""
+    """The slice predicates (`scotoma.slices.world_predicates`) of every held-out world bench item, by
+    item id; the bench draws the same items again."""
     bench = load_benchmark(f"world:n={config.eval_items}", seed=config.eval_seed)
     return {
-        item.id: sorted(
-            p
-            for p in world_predicates(item.meta["program"], item.meta["scene"])
-            if not p.startswith("skill:")
-        )
-        for item in bench.items
+        item.id: sorted(world_predicates(item.meta["program"], item.meta["scene"])) for item in bench.items
     }
 
 
