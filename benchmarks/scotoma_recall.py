@@ -182,7 +182,7 @@ def main() -> None:
         print(
             f"  {method:10} recall@3 {100 * recall:.0f}% "
             f"({sum(r['recall_at_3'] for r in mine)}/{len(mine)}), "
-            f"median questions to top 3 {fmt(summary[method]['median_questions'])} (of runs that reached it)"
+            f"median questions to top 3 {summary[method]['median_questions']} (of runs that reached it)"
         )
     if {"rl", "zero_shot"} <= set(summary):
         rl, zero = summary["rl"], summary["zero_shot"]
