@@ -9,7 +9,7 @@ added (conme, sft, expert_iteration, rl_sft) and any backend given. The run dire
     records.jsonl   one record per question slot: method, phase (train/eval), round, sample, question,
                     answer, validity, failure, reason, skills, reward components (training)
     metrics.json    per method: QVR, FDR, SD, LD, skills, ...; exclusive skills; FDR curves; timings
-    summary.html    the metric table and the top failing skills with examples and images
+    summary.html    the metric table, the top failing skills and failure slices, with examples and images
     rl/             GRPO run (weights, step log) and banks.json; likewise rl_sft/, sft/, expert_iteration/
 
 Running the same command again resumes: written records are skipped, finished trainings reused, model

@@ -1,5 +1,6 @@
-"""A probe run, readable: the metric table of every method and the top failing skills with examples, in
-the terminal (rich) and as one self-contained HTML file (inline CSS, images as base64 thumbnails).
+"""A probe run, readable: the metric table of every method, the top failing skills and the top failure
+slices (`scotoma.slices`) with examples, in the terminal (rich) and as one self-contained HTML file
+(inline CSS, images as base64 thumbnails).
 """
 
 from __future__ import annotations
