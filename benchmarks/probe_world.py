@@ -18,10 +18,10 @@ spent in the reward. Then the claims of issue 5, each PASS or FAIL:
 
 `--stand-in` replaces the built-in models, for use before they are trained: a tiny Idefics3 questioner
 fine-tuned here for a minute or two on world questions in the <response_i> format (it knows the world's
-language but nothing of the target), and a scripted target with blind spots: it answers from the exact
-scene except that it overcounts any count of 2 or more, says "yes" to every spatial yes/no question and
-calls every size "large". The numbers then say whether RL finds those blind spots, not how a trained
-VLM behaves. Results go to <out>/benchmark.json.
+language but nothing of the target), and an exact target with a planted blind spot, `scotoma:NAME`
+(`--scotoma`, default count-cap-3: at most three objects of each box seen; see scotoma.world.scotomas).
+The numbers then say whether RL finds that blind spot, not how a trained VLM behaves (benchmarks/
+scotoma_recall.py scores the finding against the planted region). Results go to <out>/benchmark.json.
 """
 
 from __future__ import annotations
@@ -34,10 +34,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from scotoma.models import get_model
 from scotoma.probe import ProbeConfig, run_probe
 from scotoma.probe.config import parse_overrides
-from scotoma.probe.samples import world_samples
-from scotoma.types import Completion, GenConfig
 
 ABLATIONS = {  # Table 4: name -> reward switches
     "full": {},
@@ -46,47 +45,6 @@ ABLATIONS = {  # Table 4: name -> reward switches
     "no penalty": {"penalty": False},
 }
 COLUMNS = ("qvr", "fdr", "semantic_diversity", "lexical_diversity", "number_of_skills")
-
-
-class BlindTarget:
-    """A scripted target with blind spots, answering from the exact scene of the images it is shown."""
-
-    spec = "standin:blind-target-v1"
-    max_images = None
-
-    def __init__(self, config: ProbeConfig) -> None:
-        samples = world_samples(
-            config.world_samples,
-            config.world_seed,
-            tuple(config.images_per_sample),
-            tuple(config.objects_per_box),
-        )
-        self.boxes = {
-            ref.sha256: box for s in samples for ref, box in zip(s.images, s.scene.boxes, strict=True)
-        }
-
-    def generate(self, conversations: Any, config: GenConfig) -> list[Completion]:
-        from scotoma.world.oracle import judge
-        from scotoma.world.scene import Scene
-
-        out = []
-        for conversation in conversations:
-            scene = Scene(tuple(self.boxes[image.sha256] for image in conversation.images))
-            question = conversation.messages[-1].text.strip().split("\n")[0]  # without an answer instruction
-            verdict = judge(question, scene)
-            out.extend([Completion(self.answer(verdict))] * config.n)
-        return out
-
-    @staticmethod
-    def answer(verdict: Any) -> str:
-        answer, skills = verdict.answer, set(verdict.skills)
-        if not verdict.valid:
-            return "no"
-        if "counting" in skills and answer.isdigit() and int(answer) >= 2:
-            return str(int(answer) + 1)
-        if any(s.startswith("spatial:") for s in skills) and answer in ("yes", "no"):
-            return "yes"
-        return "large" if answer in ("small", "medium") else answer
 
 
 def stand_in_questioner(out: Path, rows: int = 3000) -> str:
@@ -183,6 +141,7 @@ def main() -> None:
     parser.add_argument("--out", default="runs/bench_probe_world", help="where the run directories go")
     parser.add_argument("--no-ablations", action="store_true", help="skip the Table 4 ablations")
     parser.add_argument("--stand-in", action="store_true", help="stand-in questioner and target (see above)")
+    parser.add_argument("--scotoma", default="count-cap-3", help="the stand-in target's planted scotoma")
     parser.add_argument("overrides", nargs="*", help="ProbeConfig fields as key=value")
     args = parser.parse_args()
     out = Path(args.out)
@@ -191,15 +150,16 @@ def main() -> None:
     models: dict[str, Any] = {}
     if args.stand_in:
         spec = stand_in_questioner(out / "stand_in_questioner")
+        target = f"scotoma:{args.scotoma}"
+        models = {target: get_model(target)}
         base = ProbeConfig(
-            **{**base.to_dict(), "questioner": spec, "answerer": BlindTarget.spec,
+            **{**base.to_dict(), "questioner": spec, "answerer": target,
                "questioner_prompt": "questioner_world_v1", "answerer_prompt": "answerer_world_v1",
                "image_label": ""}
         )  # fmt: skip
     results = []
     for seed in seeds:
         config = ProbeConfig(**{**base.to_dict(), "seed": seed, "world_seed": seed})
-        models = {BlindTarget.spec: BlindTarget(config)} if args.stand_in else {}
         results.append(run(config, out / f"seed{seed}", models))
     first = results[0]
     table(f"seed {seeds[0]}", {m: first["methods"][m] for m in ("rl", "zero_shot")})
@@ -211,7 +171,6 @@ def main() -> None:
         for name, switches in list(ABLATIONS.items())[1:]:
             settings = {**base.to_dict(), "seed": seeds[0], "world_seed": seeds[0], "methods": ["rl"]}
             config = ProbeConfig(**{**settings, **switches})
-            models = {BlindTarget.spec: BlindTarget(config)} if args.stand_in else {}
             ablations[name] = run(
                 config, out / f"ablation-{name.replace(', ', '-').replace(' ', '_')}", models
             )["methods"]["rl"]

@@ -16,7 +16,7 @@ LAYERS = [
     {"world"},
     {"models"},
     {"engines"},
-    {"judge", "serve"},
+    {"judge", "serve", "slices"},
     {"train"},
     {"probe", "bench", "synth"},
     {"taxonomy", "loop"},

@@ -153,3 +153,41 @@ def test_loop_runs_end_to_end_and_resumes(tmp_path: Path, monkeypatch) -> None:
     again = run_loop(config, tmp_path / "loop")  # everything is reused
     assert again.model == result.model and again.metrics["training"]["sft"]["reused"]
     assert again.metrics["families"] == metrics["families"]
+
+
+def test_slice_targets_are_accepted_chosen_and_matched(tmp_path: Path) -> None:
+    from scotoma.loop.data import slice_filter, world_question_rows
+    from scotoma.loop.measure import worst_slices
+    from scotoma.world.questions import QuestionConfig
+
+    assert LoopConfig(targets=["color:yellow", "objects>=4", "counting"]).targets[0] == "color:yellow"
+    with pytest.raises(ValueError, match="slice predicates"):
+        LoopConfig(targets=["color:"])
+    with pytest.raises(ValueError, match="choose='worst'"):
+        LoopConfig(choose="worst")
+    m = _measurement([])
+    m.probe_slices = ["color:yellow", "skill:counting", "image:last"]
+    assert worst_slices(m, 2) == ["color:yellow", "skill:counting"]
+    rows = world_question_rows(QuestionConfig(), 3, 12, tmp_path, keep=slice_filter(["color:yellow"]))
+    assert len(rows) == 12 and all("yellow" in r["messages"][0]["content"][-1]["text"] for r in rows)
+    rare = world_question_rows(QuestionConfig(), 3, 5, tmp_path, keep=slice_filter(["skill:spatial:right"]))
+    assert all("right" in r["messages"][0]["content"][-1]["text"] for r in rare)
+    # a predicate target selects the held-out items that carry it, like a skill
+    before = _measurement(
+        [(["counting", "color:yellow"], False, "counting"), (["counting"], True, "counting")]
+    )
+    after = _measurement([(["counting", "color:yellow"], True, "counting"), (["counting"], True, "counting")])
+    assert compare(before, after, ["color:yellow"])["targeted_failure"] == {
+        "before": 1.0,
+        "after": 0.0,
+        "n": 1,
+    }
+
+
+def test_held_out_items_carry_every_slice_predicate() -> None:
+    from scotoma.loop.measure import item_predicates
+
+    predicates = item_predicates(LoopConfig(eval_items=6))
+    assert len(predicates) == 6
+    for found in predicates.values():
+        assert any(p.startswith("skill:") for p in found) and any(p.startswith("family:") for p in found)

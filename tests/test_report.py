@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from html import unescape
+from html import escape, unescape
 
 import numpy as np
 import pytest
@@ -11,7 +11,9 @@ import pytest
 from scotoma.models.embed import HashingEmbedder
 from scotoma.report import RunError, TaxonomyRun, load_runs, write_report
 from scotoma.report.data import assemble, exact_meta_skill, method_table
+from scotoma.report.slices import row_predicates
 from scotoma.report.svg import bar_chart, heatmap, line_chart, radar
+from scotoma.slices import rank_slices
 from test_report_runs import bench_run, probe_run, taxonomy_run, world_runs, write_run
 
 
@@ -191,3 +193,13 @@ def test_taxonomy_runs_carry_skills_meta_skills_and_embeddings(runs):
     assert set(taxonomy.meta_of) == set(taxonomy.metrics["skills"])
     vector = taxonomy.embeddings[probe_rows[0].question_id]
     assert vector.dtype == np.float32 and abs(float(np.linalg.norm(vector)) - 1) < 1e-2
+
+
+def test_failure_slices_are_those_of_the_rows(runs, page):
+    body = section(page, "slices")
+    data = assemble(load_runs([*runs["probes"], runs["taxonomy"]]))
+    zero = [r for r in data.methods["zero_shot"].table_rows if r.judged and r.valid and r.question]
+    expected = rank_slices(((row_predicates(r, data.skills(r)), bool(r.failed), r) for r in zero), top=8)
+    assert expected, "the fixture's zero_shot rows form slices"
+    assert escape(expected[0].predicate) in body and "Lift [95% CI]" in body
+    assert f"{expected[0].lift:.2f} [{expected[0].lift_low:.2f}, {expected[0].lift_high:.2f}]" in body

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from scotoma.bench.stats import N_BOOT, bootstrap_macro, bootstrap_ratio, image_bucket, paired_difference
+from scotoma.slices import bench_slices
 
 Record = dict[str, Any]
 UNPARSED = "<unparsed>"
@@ -120,6 +121,7 @@ def summarize_setting(records: Sequence[Record], n_boot: int = N_BOOT, seed: int
         "by_level": _grouped(records, lambda r: r["level"] or "-", n_boot, seed),
         "by_images": _grouped(records, lambda r: image_bucket(r["n_images"]), n_boot, seed),
         "by_variant": _grouped(records, variant_kind, n_boot, seed),
+        "failure_slices": [s.to_dict() for s in bench_slices(records)],
     }
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from scotoma.bench.items import Item
-from scotoma.bench.oracle_captioner import remember_boxes
+from scotoma.world.image_boxes import remember_boxes
 from scotoma.world.nlvr import PERMUTATIONS, NLVRExample, load_nlvr1
 from scotoma.world.scene import Box, Scene
 from scotoma.world.spatial import towers

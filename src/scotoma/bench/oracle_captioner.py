@@ -5,50 +5,25 @@ image holds, so it can give the perfect description: `scotoma.world.captions.cap
 the image shows ("small blue circle , large yellow square"). That separates a model's reading of the
 images from its reasoning: DQ with the oracle captioner is the model's accuracy given perfect vision.
 
-The world suites (`scotoma.bench.world_suites`, `world_mmra`) and NLVR1 (`scotoma.bench.nlvr1`) record
-image content hash -> box as they build their items (`remember_boxes`); `OracleCaptioner` looks the
-hashes up. It describes only images loaded in the same process; anything else (MMRA photos, a file
-that was never generated here) fails with a message saying so. From the command line:
+Every world image rendered in this process, and every NLVR1 image loaded (`scotoma.bench.nlvr1`), is
+recorded by content hash (`scotoma.world.image_boxes`); `OracleCaptioner` looks the hashes up. It
+describes only images made or loaded in the same process; anything else (MMRA photos, a file that was
+never generated here) fails with a message saying so. From the command line:
 
     scotoma bench world --model SPEC --setting IQ,DQ,IDQ,QO --captioner oracle
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from scotoma.types import ImageRef
 from scotoma.world.captions import caption_box
-from scotoma.world.scene import Box
+from scotoma.world.image_boxes import box_of, remember_boxes
 
 ORACLE_SPEC = "oracle"
 
-# sha256 of an image's PNG bytes -> the box it shows. Rendering is deterministic, so a hash always names
-# one box; the map only grows, and a box is small, so keeping every box loaded in a process is cheap.
-_BOXES: dict[str, Box] = {}
-
-
-def remember_boxes(images: Iterable[ImageRef], boxes: Iterable[Box]) -> None:
-    """Record which box each image shows (called by the world loaders as they build items)."""
-    for image, box in zip(images, boxes, strict=True):
-        _BOXES[image.sha256] = box
-
-
-def box_of(image: ImageRef) -> Box:
-    """The box an image shows.
-
-    Raises:
-        ValueError: the image was not built by a world suite or NLVR1 loader in this process.
-    """
-    try:
-        return _BOXES[image.sha256]
-    except KeyError:
-        name = image.uri or f"sha256 {image.sha256[:12]}"
-        raise ValueError(
-            f"the oracle captioner does not know image {name}: it describes only the images of world suites "
-            "(world, world-mmra, world-s2h-l1/l2/l3) and NLVR1 loaded in this process; use a model "
-            "captioner (--captioner SPEC) for other benchmarks"
-        ) from None
+__all__ = ["ORACLE_SPEC", "OracleCaptioner", "box_of", "oracle_captioner", "remember_boxes"]
 
 
 class OracleCaptioner:
@@ -60,7 +35,7 @@ class OracleCaptioner:
         """One exact caption per image, in order.
 
         Raises:
-            ValueError: an image no world loader built in this process (see `box_of`).
+            ValueError: an image the world did not render or load in this process (see `box_of`).
         """
         return [caption_box(box_of(image)) for image in images]
 

@@ -68,6 +68,27 @@ def breakdown_rows(metrics: Mapping[str, Any], by: str = "by_subtask") -> tuple[
     return header, rows
 
 
+def slice_rows(metrics: Mapping[str, Any], top: int = 8) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the top failure slices of every setting (`scotoma.slices.bench_slices`)."""
+    header = [
+        "Setting",
+        "Slice",
+        "Variants",
+        "Failure %",
+        "Lift [95% CI]",
+        "Example failure (output / target)",
+    ]
+    rows = []
+    for setting, m in metrics["settings"].items():
+        for s in m.get("failure_slices", [])[:top]:
+            example = s["examples"][0] if s["examples"] else None
+            text = f"{example['question']} ({example['output']} / {example['target']})" if example else ""
+            low, high = s["lift_ci"]
+            lift = f"{s['lift']:.2f} [{low:.2f}, {high:.2f}]"
+            rows.append([setting, s["predicate"], str(s["support"]), pct(s["failure_rate"]), lift, text])
+    return header, rows
+
+
 def comparison_rows(comparison: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
     """Header and rows of a paired comparison: A, B, B - A per setting."""
     header = ["Setting", "A", "B", "B - A [95% CI]", "B right, A wrong", "A right, B wrong", "Items"]
@@ -111,6 +132,9 @@ def print_results(metrics: Mapping[str, Any], console: Console | None = None) ->
     console.print(rich_table(*breakdown_rows(metrics, "by_subtask"), title="Accuracy by subtask"))
     console.print(rich_table(*breakdown_rows(metrics, "by_images"), title="Accuracy by number of images"))
     console.print(rich_table(*breakdown_rows(metrics, "by_variant"), title="Accuracy by variant"))
+    console.print(
+        rich_table(*slice_rows(metrics), title="Top failure slices (lift over the setting's failure rate)")
+    )
 
 
 def print_comparison(comparison: Mapping[str, Any], console: Console | None = None) -> None:
@@ -143,6 +167,7 @@ def html_page(metrics: Mapping[str, Any] | None = None, comparison: Mapping[str,
         parts.append(_html_table(*breakdown_rows(metrics, "by_level"), "Accuracy by level"))
         parts.append(_html_table(*breakdown_rows(metrics, "by_images"), "Accuracy by number of images"))
         parts.append(_html_table(*breakdown_rows(metrics, "by_variant"), "Accuracy by variant"))
+        parts.append(_html_table(*slice_rows(metrics), "Top failure slices"))
     if comparison is not None:
         parts.append(_html_table(*comparison_rows(comparison), "Paired comparison (B - A)"))
     return (

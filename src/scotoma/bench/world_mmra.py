@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from scotoma.bench.items import LETTERS, Item
-from scotoma.bench.oracle_captioner import remember_boxes
 from scotoma.bench.world_relations import (
     CHANGES,
     DIRECTIONS,
@@ -219,7 +218,6 @@ def world_mmra_item(seed: int, index: int) -> Item:
     else:
         raise SamplingError(f"world-mmra item {index} ({name}) missed answer {target} in {MAX_TRIES} draws")
     images = tuple(box_image_ref(box) for box in drawn.boxes)
-    remember_boxes(images, drawn.boxes)
     return Item(
         id=f"world-mmra-{seed}-{index}",
         images=images,

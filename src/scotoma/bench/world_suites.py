@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from scotoma.bench.items import Item
-from scotoma.bench.oracle_captioner import remember_boxes
 from scotoma.world.programs import FirstAppearance, WhichImage, images_of
 from scotoma.world.questions import QuestionConfig, QuestionSampler
 from scotoma.world.records import WorldSample, program_text
@@ -123,8 +122,7 @@ def s2h_level(sample: WorldSample) -> str:
 
 
 def world_item(suite: str, sample: WorldSample, subtask: str, level: str) -> Item:
-    """A sampled world question as a bench item; the images' boxes are recorded for the oracle captioner."""
-    remember_boxes(sample.images, sample.scene.boxes)
+    """A sampled world question as a bench item."""
     return Item(
         id=f"{suite}-{sample.key}",
         images=sample.images,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scotoma.engines import EngineConfig
+from scotoma.slices import SLICE_PREFIXES, is_slice_predicate
 from scotoma.train.recipe_files import override_values
 from scotoma.world.skills import SKILLS
 
@@ -30,7 +31,17 @@ class LoopConfig:
     worst_skills: int = field(default=3, metadata={"help": "How many of the worst skills to target."})
     targets: list[str] = field(
         default_factory=list,
-        metadata={"help": "Skills to target instead of the probe's worst ones (world skill names)."},
+        metadata={
+            "help": "What to target instead of what the probe picks: world skill names or failure-slice "
+            "predicates (scotoma.slices), e.g. counting, color:yellow, image:last, objects>=4."
+        },
+    )
+    choose: str = field(
+        default="skills",
+        metadata={
+            "help": "Without targets, what the probe picks: its worst skills ('skills') or its top failure "
+            "slices ('slices': colours, shapes, image positions, object counts, skills, families)."
+        },
     )
     min_skill_questions: int = field(
         default=20, metadata={"help": "A skill is ranked only with more valid probe questions than this."}
@@ -88,9 +99,14 @@ class LoopConfig:
         for name in ("probe_samples", "eval_items", "probe_generations", "batch_size", "questions_per_row"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        unknown = sorted(set(self.targets) - set(SKILLS))
+        unknown = sorted(t for t in self.targets if t not in SKILLS and not is_slice_predicate(t))
         if unknown:
-            raise ValueError(f"unknown target skills {unknown}; world skills: {', '.join(SKILLS)}")
+            raise ValueError(
+                f"unknown target skills {unknown}; world skills: {', '.join(SKILLS)}; or slice predicates "
+                f"{', '.join(p + '...' for p in SLICE_PREFIXES)}"
+            )
+        if self.choose not in ("skills", "slices"):
+            raise ValueError(f"choose={self.choose!r}: use skills or slices")
         for name in ("chains", "pairs", "targeted_questions", "primitive_questions", "replay_questions"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")

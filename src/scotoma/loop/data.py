@@ -20,26 +20,31 @@ for another target set `layout` in the synth configs to its own.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from scotoma.loop.config import LoopConfig
+from scotoma.slices import world_predicates
 from scotoma.synth import S2HConfig, WorldChainConfig, run_synth
 from scotoma.synth.export import store_image
 from scotoma.synth.formats import trl_dpo, trl_sft
 from scotoma.synth.records import ChainSample, PreferencePair, read_record
 from scotoma.synth.s2h_world import fitting_levels
+from scotoma.synth.visc_compose import COMPOSITE_SKILLS
 from scotoma.train.data import read_jsonl
 from scotoma.types import ImageRef, user_turn
 from scotoma.world.questions import QuestionConfig, QuestionSampler
+from scotoma.world.records import WorldSample
 from scotoma.world.render import box_image_ref
-from scotoma.world.skills import PRIMITIVE_FAMILIES, prerequisites
+from scotoma.world.skills import PRIMITIVE_FAMILIES, SKILLS, prerequisites
 
 LAYOUT = "bare"
+MAX_DRAWS = 100  # sampled questions per kept one when a slice filters them
 SFT_FILE, DPO_FILE = "sft.jsonl", "dpo.jsonl"
 
 
@@ -71,30 +76,49 @@ def _synth_samples(run_dir: Path) -> list[Any]:
 
 
 def world_question_rows(
-    config: QuestionConfig, seed: int, n: int, folder: Path, turns: int = 1
+    config: QuestionConfig,
+    seed: int,
+    n: int,
+    folder: Path,
+    turns: int = 1,
+    keep: Callable[[WorldSample], bool] | None = None,
 ) -> list[dict[str, Any]]:
     """`n` SFT rows of exact world questions (the direct answer as target). With `turns` > 1 a row is a
     conversation: the sampled question, then `turns - 1` follow-up questions about the same images
-    (`QuestionSampler.follow_ups`), each answered directly."""
+    (`QuestionSampler.follow_ups`), each answered directly. `keep` filters the sampled questions (drawn
+    until `n` are kept, at most `MAX_DRAWS` times as many)."""
     rows = []
     sampler = QuestionSampler(config, seed=seed)
-    for sample in sampler.samples(n):
+    drawn = sampler.samples(n if keep is None else n * MAX_DRAWS)
+    for sample in itertools.islice(drawn if keep is None else filter(keep, drawn), n):
         images = [box_image_ref(box) for box in sample.scene.boxes]
         paths = [_store(image, folder) for image in images]
         more = [(s.question, s.answer) for s in sampler.follow_ups(sample, turns - 1)]
         rows.append(trl_sft(user_turn(images, sample.question, LAYOUT), sample.answer, paths, more))
+    if len(rows) < n:
+        raise ValueError(f"only {len(rows)} of {n * MAX_DRAWS} sampled questions match; target a wider slice")
     return rows
 
 
+def slice_filter(predicates: Sequence[str]) -> Callable[[WorldSample], bool]:
+    """Whether a sampled question is in any of the slices `predicates` (`scotoma.slices.world_predicates`)."""
+    wanted = set(predicates)
+    return lambda sample: bool(wanted & world_predicates(sample.program, sample.scene))
+
+
 def build_training_data(targets: Sequence[str], answerer: str, config: LoopConfig, out: Path) -> TrainingData:
-    """Synthesize and write the loop's SFT and DPO rows for the `targets` skills into `out`."""
-    targets = tuple(targets)
+    """Synthesize and write the loop's SFT and DPO rows for the `targets` into `out`: world skills get
+    every source; slice predicates (color:yellow, image:last, ...) get targeted questions drawn from the
+    slice (the sampler's questions kept when their program and scene fall in it) and replay."""
+    slices = tuple(t for t in targets if t not in SKILLS)
+    targets = tuple(t for t in targets if t in SKILLS)
     out.mkdir(parents=True, exist_ok=True)
     sft: list[dict[str, Any]] = []
     dpo: list[dict[str, Any]] = []
     counts = dict.fromkeys(("chains", "pairs", "targeted", "primitive", "replay"), 0)
     common = {"seed": config.data_seed, "batch_size": config.batch_size, "engine": config.engine}
-    if config.chains:
+    # focus chains exist only for skills some composite question needs (arithmetic, sequences, ...)
+    if config.chains and set(targets) & {s for skills in COMPOSITE_SKILLS.values() for s in skills}:
         chains = WorldChainConfig(skills=targets, layout=LAYOUT, images_per_sample=(3, 4))
         run = run_synth("visc", chains, out / "synth_visc", n=config.chains, **common)
         for sample in _synth_samples(run.run_dir):
@@ -105,7 +129,7 @@ def build_training_data(targets: Sequence[str], answerer: str, config: LoopConfi
             sft.append(trl_sft(user_turn(sample.images, sample.question, LAYOUT), sample.answer, paths))
             counts["chains"] += 1
     levels = fitting_levels(S2HConfig(skills=targets))  # the S2H levels that can ask about the targets
-    if config.pairs and levels:
+    if config.pairs and levels and targets:
         pairs = S2HConfig(skills=targets, levels=levels, layout=LAYOUT)
         run = run_synth("s2h", pairs, out / "synth_s2h", answerer, n=config.pairs, **common)
         for sample in _synth_samples(run.run_dir):
@@ -116,13 +140,19 @@ def build_training_data(targets: Sequence[str], answerer: str, config: LoopConfi
             sft.append(trl_sft(prompt, sample.chosen, paths))
             dpo.append(trl_dpo(prompt, sample.chosen, sample.rejected, paths))
             counts["pairs"] += 1
-    if config.targeted_questions:
+    if config.targeted_questions and targets:
         targeted = QuestionConfig(skills=targets)
         sft += world_question_rows(
             targeted, config.data_seed, config.targeted_questions, out, config.questions_per_row
         )
         counts["targeted"] = config.targeted_questions
-    if config.primitive_questions and (simple := _primitive_config(targets)) is not None:
+    if config.targeted_questions and slices:
+        sft += world_question_rows(
+            QuestionConfig(), config.data_seed + 3, config.targeted_questions, out, config.questions_per_row,
+            slice_filter(slices),
+        )  # fmt: skip
+        counts["targeted"] += config.targeted_questions
+    if config.primitive_questions and targets and (simple := _primitive_config(targets)) is not None:
         sft += world_question_rows(
             simple, config.data_seed + 2, config.primitive_questions, out, config.questions_per_row
         )
@@ -156,4 +186,4 @@ def _write(path: Path, rows: list[dict[str, Any]]) -> Path | None:
     return path
 
 
-__all__ = ["LAYOUT", "TrainingData", "build_training_data", "world_question_rows"]
+__all__ = ["LAYOUT", "TrainingData", "build_training_data", "slice_filter", "world_question_rows"]

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scotoma.bench import run_bench
+from scotoma.bench import load_benchmark, run_bench
 from scotoma.bench.metrics import read_records
 from scotoma.loop.config import LoopConfig
 from scotoma.probe import ProbeConfig, run_probe
 from scotoma.probe.metrics import per_skill_failure_rate, skill_counts
+from scotoma.slices import world_predicates
 
 
 @dataclass
@@ -37,7 +38,9 @@ class Measurement:
         probe_failure: probe skill -> failure rate among valid questions needing it.
         probe_questions: probe skill -> valid questions needing it.
         probe_fdr: the probe's failure discovery rate over all valid questions.
-        items: per world bench item, (skills, correct, family).
+        items: per world bench item, (skills and slice predicates, correct, family): a target, skill or
+            predicate, selects the items it names.
+        probe_slices: the predicates of the probe's top failure slices, best first.
     """
 
     model: str
@@ -48,6 +51,7 @@ class Measurement:
     probe_questions: dict[str, int]
     probe_fdr: float
     items: list[tuple[list[str], bool, str]]
+    probe_slices: list[str] = field(default_factory=list)
 
 
 def tally(records: Iterable[dict[str, Any]], key: str) -> dict[str, tuple[int, int]]:
@@ -74,6 +78,7 @@ def measure(model: str, out: Path, config: LoopConfig) -> Measurement:
         **common,
     )
     world_records = read_records(world.run_dir)
+    predicates = item_predicates(config)
     nlvr = run_bench("nlvr1", model, "IQ", None, out / "bench_nlvr1", limit=config.nlvr_limit, **common)
     nlvr_records = read_records(nlvr.run_dir)
     probe_config = ProbeConfig(
@@ -98,8 +103,29 @@ def measure(model: str, out: Path, config: LoopConfig) -> Measurement:
         probe_failure=per_skill_failure_rate(records),
         probe_questions=dict(skill_counts(records)),
         probe_fdr=probe.metrics["methods"]["zero_shot"]["fdr"],
-        items=[(list(r["skills"]), bool(r["correct"]), r["subtask"]) for r in world_records],
+        items=[
+            ([*r["skills"], *predicates[r["item_id"]]], bool(r["correct"]), r["subtask"])
+            for r in world_records
+        ],
+        probe_slices=[s["predicate"] for s in probe.metrics.get("failure_slices", [])],
     )
+
+
+def item_predicates(config: LoopConfig) -> dict[str, list[str]]:
+    """The slice predicates (`scotoma.slices.world_predicates`) of every held-out world bench item, by
+    item id; the bench draws the same items again."""
+    bench = load_benchmark(f"world:n={config.eval_items}", seed=config.eval_seed)
+    return {
+        item.id: sorted(world_predicates(item.meta["program"], item.meta["scene"])) for item in bench.items
+    }
+
+
+def worst_slices(measurement: Measurement, count: int) -> list[str]:
+    """The predicates of the probe's `count` top failure slices; a `skill:S` slice stays a slice, trained on
+    questions drawn from it like any other (the sampler's skill filter cannot reach every skill)."""
+    if not measurement.probe_slices:
+        raise ValueError("the probe found no failure slice; raise probe_samples or choose=skills")
+    return measurement.probe_slices[:count]
 
 
 def worst_skills(measurement: Measurement, count: int, min_questions: int) -> list[str]:
@@ -116,4 +142,4 @@ def worst_skills(measurement: Measurement, count: int, min_questions: int) -> li
     return ranked[:count]
 
 
-__all__ = ["Measurement", "measure", "tally", "worst_skills"]
+__all__ = ["Measurement", "item_predicates", "measure", "tally", "worst_skills", "worst_slices"]

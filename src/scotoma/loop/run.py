@@ -28,7 +28,7 @@ from typing import Any
 
 from scotoma.loop.config import LoopConfig
 from scotoma.loop.data import build_training_data
-from scotoma.loop.measure import Measurement, measure, worst_skills
+from scotoma.loop.measure import Measurement, measure, worst_skills, worst_slices
 from scotoma.runlog import RunDir
 from scotoma.train import TrainResult, train_from_files
 from scotoma.world.skills import FAMILY_SKILLS
@@ -143,8 +143,10 @@ def run_loop(config: LoopConfig | None = None, out_dir: str | Path = "runs/loop"
         tick = time.perf_counter()
         before = measure(config.answerer, out / "before", config)
         timings["measure_before"] = time.perf_counter() - tick
-        targets = list(config.targets) or worst_skills(
-            before, config.worst_skills, config.min_skill_questions
+        targets = list(config.targets) or (
+            worst_slices(before, config.worst_skills)
+            if config.choose == "slices"
+            else worst_skills(before, config.worst_skills, config.min_skill_questions)
         )
         tick = time.perf_counter()
         data = build_training_data(targets, config.answerer, config, out / "data")

@@ -7,15 +7,16 @@ from typing import Any
 from scotoma.models.base import Model
 from scotoma.models.spec import ModelSpec
 
-KINDS = ("hf", "builtin", "openai", "vllm", "scripted")
+KINDS = ("hf", "builtin", "openai", "vllm", "scripted", "scotoma")
 
 
 def get_model(spec: str, **options: Any) -> Model:
     """Resolve a spec string to a backend.
 
     Args:
-        spec: "hf:<path or hub id>", "builtin:<name>", "openai:<model>@<base_url>", "vllm:<path>" or
-            "scripted:<text>"; options may follow after "?", e.g.
+        spec: "hf:<path or hub id>", "builtin:<name>", "openai:<model>@<base_url>", "vllm:<path>",
+            "scripted:<text>" or "scotoma:<name>" (an exact world target with a planted blind spot,
+            `scotoma.world.scotomas`); options may follow after "?", e.g.
             "hf:Qwen/Qwen2.5-VL-3B-Instruct?max_pixels=200704".
         **options: the same options as keyword arguments; they win over those in the string.
     """
@@ -26,6 +27,11 @@ def get_model(spec: str, **options: Any) -> Model:
 
         max_images = merged.get("max_images")
         return ScriptedModel(parsed.target, spec=spec, max_images=int(max_images) if max_images else None)
+    if parsed.kind == "scotoma":
+        from scotoma.models.scotoma_target import scotoma_model
+
+        max_images = merged.get("max_images")
+        return scotoma_model(parsed.target, spec, int(max_images) if max_images else None)
     if parsed.kind == "hf":
         from scotoma.models.hf import HFModel
 

@@ -9,7 +9,7 @@ added (conme, sft, expert_iteration, rl_sft) and any backend given. The run dire
     records.jsonl   one record per question slot: method, phase (train/eval), round, sample, question,
                     answer, validity, failure, reason, skills, reward components (training)
     metrics.json    per method: QVR, FDR, SD, LD, skills, ...; exclusive skills; FDR curves; timings
-    summary.html    the metric table and the top failing skills with examples and images
+    summary.html    the metric table, the top failing skills and failure slices, with examples and images
     rl/             GRPO run (weights, step log) and banks.json; likewise rl_sft/, sft/, expert_iteration/
 
 Running the same command again resumes: written records are skipped, finished trainings reused, model
@@ -34,6 +34,7 @@ from scotoma.probe.loop import method_records
 from scotoma.probe.metrics import exclusive_skills, fdr_curve, summarize
 from scotoma.probe.rl import train_rl
 from scotoma.probe.summary import failure_examples, print_summary, write_html
+from scotoma.slices import record_slices
 
 SUMMARY_HTML = "summary.html"
 
@@ -155,10 +156,17 @@ def run_probe(
             {k: v for k, v in e.items() if k != "examples"} | {"examples": [x["key"] for x in e["examples"]]}
             for e in examples
         ]
+        main = by_method[metrics["main_method"]]
+        slices = record_slices(main, {s.key: s.scene for s in ctx.samples if s.scene is not None})
+        metrics["failure_slices"] = [sl.to_dict() for sl in slices]
         ctx.run.write_metrics(metrics)
-        summary = write_html(ctx.run.path / SUMMARY_HTML, metrics, examples, {s.key: s for s in ctx.samples})
+        by_key = {r.get("key"): r for r in main}
+        slice_rows = [(sl, [by_key[k] for k in sl.examples if k in by_key]) for sl in slices]
+        summary = write_html(
+            ctx.run.path / SUMMARY_HTML, metrics, examples, {s.key: s for s in ctx.samples}, slice_rows
+        )
         if not quiet and ctx.run.path == out_dir:
-            print_summary(metrics, examples)
+            print_summary(metrics, examples, slices=slice_rows)
     except BaseException:
         ctx.run.close(failed=True)  # a run that wrote nothing yet is taken back
         raise

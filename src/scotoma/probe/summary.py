@@ -1,5 +1,6 @@
-"""A probe run, readable: the metric table of every method and the top failing skills with examples, in
-the terminal (rich) and as one self-contained HTML file (inline CSS, images as base64 thumbnails).
+"""A probe run, readable: the metric table of every method, the top failing skills and the top failure
+slices (`scotoma.slices`) with examples, in the terminal (rich) and as one self-contained HTML file
+(inline CSS, images as base64 thumbnails).
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from typing import Any
 
 from scotoma.probe.metrics import per_skill_failure_rate
 from scotoma.probe.samples import ProbeSample
+from scotoma.slices import Slice
+
+#: (slice, its failed example records) as the summary shows them
+SliceRows = Sequence[tuple[Slice, Sequence[Mapping[str, Any]]]]
 
 COLUMNS = (
     ("questions", "Questions", "{:.0f}"),
@@ -50,9 +55,12 @@ def failure_examples(
 
 
 def print_summary(
-    metrics: Mapping[str, Any], examples: Sequence[Mapping[str, Any]] = (), console: Any = None
+    metrics: Mapping[str, Any],
+    examples: Sequence[Mapping[str, Any]] = (),
+    console: Any = None,
+    slices: SliceRows = (),
 ) -> None:
-    """The metric table and the top failing skills, on the terminal."""
+    """The metric table, the top failing skills and the top failure slices, on the terminal."""
     from rich.console import Console
     from rich.table import Table
 
@@ -73,6 +81,8 @@ def print_summary(
             text = f"{example['question']} ({example['answer']} / {example['reference']})" if example else ""
             skills.add_row(entry["skill"], str(entry["questions"]), f"{entry['failure_rate']:.0%}", text)
         console.print(skills)
+    if slices:
+        console.print(slice_table(slices, f"top failure slices ({metrics.get('main_method', '')})"))
     failures = metrics.get("answerer_failures") or {}
     if failures.get("samples_left_out"):
         console.print(
@@ -80,6 +90,52 @@ def print_summary(
             f"the figures (e.g. {failures['first_error']}); run the same command again to retry them",
             markup=False,
         )
+
+
+def _example_text(records: Sequence[Mapping[str, Any]]) -> str:
+    example = records[0] if records else None
+    return f"{example['question']} ({example['answer']} / {example['reference']})" if example else ""
+
+
+def slice_table(slices: SliceRows, title: str) -> Any:
+    """The ranked failure slices as a rich table (lift with its 95% Wilson interval, an example)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for name in (
+        "Slice",
+        "Questions",
+        "Failure %",
+        "Lift (95% CI)",
+        "Example failure (answer / right answer)",
+    ):
+        table.add_column(name)
+    for sl, records in slices:
+        table.add_row(
+            sl.predicate, str(sl.support), f"{sl.failure_rate:.0%}",
+            f"{sl.lift:.2f} ({sl.lift_low:.2f}-{sl.lift_high:.2f})", _example_text(records),
+        )  # fmt: skip
+    return table
+
+
+def slice_html(slices: SliceRows, samples: Mapping[str, ProbeSample]) -> str:
+    """The ranked failure slices as HTML table rows, one per example (images as thumbnails)."""
+    esc = html.escape
+    rows = []
+    for sl, records in slices:
+        for example in records or [{}]:
+            rows.append(
+                f"<tr><td>{esc(sl.predicate)}</td><td>{sl.support}</td><td>{sl.failure_rate:.0%}</td>"
+                f"<td>{sl.lift:.2f} ({sl.lift_low:.2f}-{sl.lift_high:.2f})</td>"
+                f"<td>{thumbnail(samples.get(example.get('sample', '')))}</td>"
+                f"<td class=text>{esc(str(example.get('question', '')))}</td>"
+                f"<td class=text>{esc(str(example.get('answer', '')))}</td>"
+                f"<td class=text>{esc(str(example.get('reference', '')))}</td></tr>"
+            )
+    return (
+        "<table><tr><th>Slice</th><th>Valid questions</th><th>Failure</th><th>Lift (95% CI)</th>"
+        f"<th>Images</th><th>Question</th><th>Answer</th><th>Right answer</th></tr>{''.join(rows)}</table>"
+    )
 
 
 def thumbnail(sample: ProbeSample | None, size: int = 96) -> str:
@@ -133,7 +189,10 @@ th:first-child,td:first-child,td.text{text-align:left}img{margin-right:4px;borde
 
 
 def html_page(
-    metrics: Mapping[str, Any], examples: Sequence[Mapping[str, Any]], samples: Mapping[str, ProbeSample]
+    metrics: Mapping[str, Any],
+    examples: Sequence[Mapping[str, Any]],
+    samples: Mapping[str, ProbeSample],
+    slices: SliceRows = (),
 ) -> str:
     """The summary as a self-contained HTML page."""
     esc = html.escape
@@ -174,6 +233,9 @@ section 4.1). SD: Vendi score of MiniLM embeddings. LD: prefix entropy over log(
 <h2>Top failing skills ({esc(str(metrics.get("main_method", "")))})</h2>
 <table><tr><th>Skill</th><th>Valid questions</th><th>Failure</th><th>Images</th><th>Question</th>
 <th>Answer</th><th>Right answer</th></tr>{"".join(skill_rows)}</table>
+<h2>Top failure slices ({esc(str(metrics.get("main_method", "")))})</h2><p class=muted>Valid questions
+grouped by predicate (world: from the program; elsewhere: from the text), ranked by the lower end of the
+95% Wilson interval of the failure lift over the run's rate (scotoma.slices).</p>{slice_html(slices, samples)}
 <h2>FDR against cumulative questions</h2><p class=muted>Training questions first where a method trains
 (paper Figure 8).</p>{svg_curves(metrics.get("fdr_curves", {}))}
 <h2>Skills exclusive to a method</h2><ul>{exclusive}</ul>
@@ -187,10 +249,11 @@ def write_html(
     metrics: Mapping[str, Any],
     examples: Sequence[Mapping[str, Any]],
     samples: Mapping[str, ProbeSample],
+    slices: SliceRows = (),
 ) -> Path:
     """Write the HTML summary to `path`."""
     path = Path(path)
-    path.write_text(html_page(metrics, examples, samples), encoding="utf-8")
+    path.write_text(html_page(metrics, examples, samples, slices), encoding="utf-8")
     return path
 
 
@@ -199,6 +262,8 @@ __all__ = [
     "failure_examples",
     "html_page",
     "print_summary",
+    "slice_html",
+    "slice_table",
     "svg_curves",
     "thumbnail",
     "write_html",

@@ -18,6 +18,7 @@ from scotoma.report import sections
 from scotoma.report.data import ReportData, assemble, skill_frequencies
 from scotoma.report.gallery import FILTER_SCRIPT, gallery
 from scotoma.report.runs import BenchRun, ProbeRun, Run, TaxonomyRun, load_runs
+from scotoma.report.slices import slice_tables
 
 REPORT_FILE = "report.html"
 
@@ -94,6 +95,7 @@ def render(
                 "Hard and model-specific skills (Tables 8-9)",
                 sections.landscape_tables(data, min_questions),
             ),
+            _section("slices", "Failure slices", slice_tables(data)),
             _section("failures", "Failure gallery", gallery(failures, data.skills, skill_order, max_gallery)),
         ]
     if data.benches:
@@ -118,7 +120,7 @@ def _nav(data: ReportData) -> list[tuple[str, str]]:
     if data.methods:
         items += [("summary", "Table 1"), ("meta-skills", "Meta-skills"), ("skills", "Skills")]
         items += [("composition", "Combinations"), ("training", "Training"), ("exclusive", "Exclusive")]
-        items += [("landscape", "Landscape"), ("failures", "Gallery")]
+        items += [("landscape", "Landscape"), ("slices", "Slices"), ("failures", "Gallery")]
     if data.benches:
         items.append(("bench", "Benchmarks"))
     if data.taxonomy is not None or data.methods:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from scotoma.bench.table import breakdown_rows, summary_rows
+from scotoma.bench.table import breakdown_rows, slice_rows, summary_rows
 from scotoma.report import svg
 from scotoma.report.data import ReportData, method_table
 from scotoma.taxonomy.analyses import (
@@ -225,6 +225,7 @@ def bench_tables(data: ReportData) -> str:
         parts.append(
             "<h4>Accuracy by subtask [95% CI]</h4>" + table(*breakdown_rows(run.metrics, "by_subtask"))
         )
+        parts.append("<h4>Top failure slices</h4>" + table(*slice_rows(run.metrics)))
     return "".join(parts)
 
 

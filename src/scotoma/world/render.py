@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from scotoma.types import ImageRef
+from scotoma.world.image_boxes import remember_box
 from scotoma.world.raster import coverage_mask
 from scotoma.world.scene import BOX_SIZE, Box, Scene, SceneError, WorldObject
 
@@ -176,8 +177,11 @@ def _in_memory_ref(data: bytes, width: int, height: int) -> ImageRef:
 
 
 def box_image_ref(box: Box) -> ImageRef:
-    """A box rendered to PNG and held in memory as an ImageRef (hashed, ready for a Conversation)."""
-    return _in_memory_ref(box_png(box), BOX_SIZE, BOX_SIZE)
+    """A box rendered to PNG and held in memory as an ImageRef (hashed, ready for a Conversation); the
+    image is recorded as showing `box` (`scotoma.world.image_boxes`)."""
+    ref = _in_memory_ref(box_png(box), BOX_SIZE, BOX_SIZE)
+    remember_box(ref.sha256, box)
+    return ref
 
 
 def strip_image_ref(scene: Scene) -> ImageRef:

@@ -1,0 +1,63 @@
+"""The report's failure slices: per method, the kinds of question its target fails most over the method's
+rate (`scotoma.slices`), with an example failure and its images.
+
+The report reads run directories only, so it has no scenes: predicates come from the question text
+(content words, two-word prefixes), the row's exact skills (`skill:S`, world runs) and, with a taxonomy
+run, its skills as topics (`topic:T`). The exact world slices (colours, image positions, object counts
+from the scene) are those the probe wrote into its metrics.json and summary.html.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from scotoma.report.data import ReportData
+from scotoma.report.gallery import thumbnail
+from scotoma.report.runs import ProbeRow
+from scotoma.slices import rank_slices, text_predicates
+
+
+def row_predicates(row: ProbeRow, topics: tuple[str, ...]) -> set[str]:
+    """A probe row's predicates: its text's, `skill:S` for its exact skills, `topic:T` for `topics`."""
+    return text_predicates(row.question or "", topics) | {f"skill:{s}" for s in row.skills}
+
+
+def _images(row: ProbeRow) -> str:
+    uris = (thumbnail(image, 64) for image in row.images)
+    return "".join(f'<img src="{uri}" alt="">' for uri in uris if uri)
+
+
+def slice_tables(data: ReportData, top: int = 8) -> str:
+    """One table per method: slice, valid questions, failure rate, lift with its 95% Wilson interval, and
+    the first failed question of the slice with the target's and the right answer."""
+    topics = data.taxonomy is not None
+    parts = []
+    for name, method in data.methods.items():
+        rows = [r for r in method.table_rows if r.judged and r.valid and r.question]
+        ranked = rank_slices(
+            ((row_predicates(r, data.skills(r) if topics else ()), bool(r.failed), r) for r in rows), top=top
+        )
+        if not ranked:
+            continue
+        body = "".join(
+            f"<tr><td>{escape(s.predicate)}</td><td>{s.support}</td><td>{100 * s.failure_rate:.1f}%</td>"
+            f"<td>{s.lift:.2f} [{s.lift_low:.2f}, {s.lift_high:.2f}]</td>"
+            f"<td>{_images(s.examples[0]) if s.examples else ''}</td>"
+            f"<td>{escape(s.examples[0].question or '') if s.examples else ''}</td>"
+            f"<td>{escape(s.examples[0].answer or '-') if s.examples else ''} / "
+            f"{escape(s.examples[0].reference or '-') if s.examples else ''}</td></tr>"
+            for s in ranked
+        )
+        parts.append(
+            f"<h3>{escape(name)}</h3><table><tr><th>Slice</th><th>Valid questions</th><th>Failure</th>"
+            "<th>Lift [95% CI]</th><th>Images</th><th>Example failure</th><th>Answer / right answer</th></tr>"
+            f"{body}</table>"
+        )
+    intro = (
+        "<p>Valid questions grouped by predicate, ranked by the lower end of the 95% Wilson interval of "
+        "their failure lift over the method's rate (min. 10 questions).</p>"
+    )
+    return intro + ("".join(parts) or "<p>No method failed on any question.</p>")
+
+
+__all__ = ["row_predicates", "slice_tables"]
