@@ -95,3 +95,21 @@ def released_tokenizer_vlm_dir(tmp_path_factory: pytest.TempPathFactory) -> Call
         return built[family]
 
     return get
+
+
+@pytest.fixture
+def small_loop_config() -> Callable[[str], object]:
+    """A LoopConfig small enough for the slow tier: every stage runs, on a few items each."""
+
+    def make(spec: str) -> object:
+        from scotoma.loop import LoopConfig
+
+        return LoopConfig(
+            answerer=spec, questioner=spec, targets=["counting"], probe_samples=2, probe_generations=1,
+            eval_items=11, nlvr_limit=4, chains=2, pairs=2, targeted_questions=6, replay_questions=6,
+            primitive_questions=4, questions_per_row=2,
+            sft_overrides=["max_steps=2", "per_device_train_batch_size=4"],
+            dpo_overrides=["max_steps=1", "per_device_train_batch_size=2"], batch_size=16,
+        )  # fmt: skip
+
+    return make

@@ -365,8 +365,8 @@ def test_a_taxonomy_with_its_embedder_on_two_actors_equals_the_local_one(
             questions,
             out,
             config=config,
-            cache=out / "r.sqlite",
-            store=out / "s.sqlite",
+            cache=tmp_path / f"{engine}-caches" / "r.sqlite",  # beside the run: its folder holds only the run
+            store=tmp_path / f"{engine}-caches" / "s.sqlite",
             engine=engine,
             **StandIn().models(),
         )

@@ -112,7 +112,7 @@ def test_primitive_questions_ask_the_one_object_families_for_what_the_targets_bu
 
 
 @pytest.mark.slow  # ~1 minute on an idle 2-core machine: two benches, two probes, synthesis, SFT and DPO
-def test_loop_runs_end_to_end_and_resumes(tmp_path: Path, monkeypatch) -> None:
+def test_loop_runs_end_to_end_and_resumes(tmp_path: Path, monkeypatch, small_loop_config) -> None:
     from scotoma.loop import run_loop
     from scotoma.models.tiny import save_tiny_vlm
     from scotoma.train.world_models import build_world_model
@@ -120,13 +120,7 @@ def test_loop_runs_end_to_end_and_resumes(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("SCOTOMA_CACHE_DIR", str(tmp_path / "cache"))
     folder = save_tiny_vlm(*build_world_model(seed=1), tmp_path / "target")
     spec = f"hf:{folder}"
-    config = LoopConfig(
-        answerer=spec, questioner=spec, targets=["counting"], probe_samples=2, probe_generations=1,
-        eval_items=11, nlvr_limit=4, chains=2, pairs=2, targeted_questions=6, replay_questions=6,
-        primitive_questions=4, questions_per_row=2,
-        sft_overrides=["max_steps=2", "per_device_train_batch_size=4"],
-        dpo_overrides=["max_steps=1", "per_device_train_batch_size=2"], batch_size=16,
-    )  # fmt: skip
+    config = small_loop_config(spec)
     result = run_loop(config, tmp_path / "loop")
     metrics = result.metrics
     assert result.targets == ["counting"] and metrics["targets"] == ["counting"]

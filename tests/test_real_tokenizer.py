@@ -336,19 +336,13 @@ def test_sft_dpo_grpo_steps(released_tokenizer_vlm_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_loop_end_to_end(released_tokenizer_vlm_dir, tmp_path):
+def test_loop_end_to_end(released_tokenizer_vlm_dir, tmp_path, small_loop_config):
     """Probe, synthesis, SFT on every answer (loss_on=assistant through per-turn rows), DPO, and the
     benches before and after, on the Qwen2.5-VL model."""
-    from scotoma.loop import LoopConfig, run_loop
+    from scotoma.loop import run_loop
 
     spec = f"hf:{released_tokenizer_vlm_dir('qwen2_5_vl')}"
-    config = LoopConfig(
-        answerer=spec, questioner=spec, targets=["counting"], probe_samples=2, probe_generations=1,
-        eval_items=11, nlvr_limit=4, chains=2, pairs=2, targeted_questions=6, replay_questions=6,
-        primitive_questions=4, questions_per_row=2,
-        sft_overrides=["max_steps=2", "per_device_train_batch_size=4"],
-        dpo_overrides=["max_steps=1", "per_device_train_batch_size=2"], batch_size=16,
-    )  # fmt: skip
+    config = small_loop_config(spec)
     result = run_loop(config, tmp_path / "loop")
     metrics = result.metrics
     assert result.model.startswith("hf:") and result.model != spec
