@@ -1,7 +1,7 @@
 """Load scotoma's exports with each consumer's own loading code, and print what each one loaded.
 
     python benchmarks/export_consumers.py --easyr1 PATH/TO/EasyR1     # a checkout of hiyouga/EasyR1
-    python benchmarks/export_consumers.py --work /tmp/consumers --skip-install   # reuse venvs made before
+    python benchmarks/export_consumers.py --work DIR --skip-install   # reuse venvs made before
 
 1. `scotoma synth visc` and `scotoma synth s2h --model builtin:answerer`, each with relative image paths
    (the default) and with `--absolute-paths`, into WORK/exports/{visc,visc_abs,s2h,s2h_abs}.

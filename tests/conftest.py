@@ -19,6 +19,29 @@ def _private_response_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["SCOTOMA_CACHE_DIR"] = str(tmp_path_factory.mktemp("response_cache"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _nlvr1_corpus() -> None:
+    """Point NLVR1 at the full corpus (its PNGs) where the workspace lays it beside the repository, so the
+    tests that compare against those PNGs run; a clone without it reads the dev split the package ships,
+    and those tests skip (`nlvr1_with_images`)."""
+    import os
+
+    corpus = Path(__file__).resolve().parents[2] / "shared" / "data" / "nlvr1"
+    if "SCOTOMA_NLVR1_DIR" not in os.environ and (corpus / "dev" / "dev.json").is_file():
+        os.environ["SCOTOMA_NLVR1_DIR"] = str(corpus)
+
+
+@pytest.fixture
+def nlvr1_with_images() -> list:
+    """The NLVR1 dev examples, skipping the test where the corpus' PNGs are not at hand."""
+    from scotoma.world.nlvr import load_nlvr1
+
+    examples = load_nlvr1()
+    if not examples[0].has_images:
+        pytest.skip("the NLVR1 PNGs are not here: set SCOTOMA_NLVR1_DIR to a full NLVR checkout")
+    return examples
+
+
 #: Words of the tiny models' vocabulary: enough for shape-world questions and answers.
 TINY_VOCAB = (
     *("is", "there", "a", "an", "the", "blue", "black", "yellow", "circle", "square", "triangle"),

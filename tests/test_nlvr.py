@@ -115,11 +115,8 @@ def test_bad_files_name_themselves(corpus: Path):
         load_nlvr1(corpus)
 
 
-def test_shipped_dev_split():
-    try:
-        examples = load_nlvr1()
-    except NLVRDataError as error:
-        pytest.skip(f"NLVR1 dev data not available: {error}")
+def test_shipped_dev_split(nlvr1_with_images):
+    examples = nlvr1_with_images
     assert len(examples) == 989  # the corpus says 988; the file holds 989 lines (no final newline)
     first = examples[0]
     assert (first.identifier, first.label) == ("1572-0", True)
@@ -137,18 +134,17 @@ def test_a_clone_without_shared_data_uses_the_dev_split_shipped_inside_the_packa
     import scotoma.world.nlvr as nlvr
     from scotoma.bench.nlvr1 import load_nlvr1_items
 
-    monkeypatch.setattr(nlvr, "_REPO", tmp_path / "clone")  # no shared/ in or beside it
-    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.delenv(ENV_VAR, raising=False)  # a clone with no NLVR checkout named
     assert find_root() == nlvr.PACKAGED
     examples = load_nlvr1()
     assert len(examples) == 989 and not examples[0].has_images
     items = load_nlvr1_items(None)[:3]
     assert [i.meta["images"] for i in items] == ["rendered"] * 3
     assert items[0].images[0].sha256 == examples[0].rendered_boxes(0)[0].sha256
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "nlvr1" / "dev" / "dev.json"
-    if shared.is_file():  # the shipped file is the corpus' own, byte for byte
+    corpus = Path(__file__).resolve().parents[2] / "shared" / "data" / "nlvr1" / "dev" / "dev.json"
+    if corpus.is_file():  # the shipped file is the corpus' own, byte for byte
         packaged = nlvr.PACKAGED / "dev" / "dev.json"
-        assert hashlib.sha256(packaged.read_bytes()).digest() == hashlib.sha256(shared.read_bytes()).digest()
+        assert hashlib.sha256(packaged.read_bytes()).digest() == hashlib.sha256(corpus.read_bytes()).digest()
 
     from typer.testing import CliRunner
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scotoma.world.nlvr import NLVRDataError, load_nlvr1, pixel_agreement
+from scotoma.world.nlvr import pixel_agreement
 from scotoma.world.raster import coverage_mask
 from scotoma.world.render import (
     BACKGROUND_RGB,
@@ -118,13 +118,10 @@ def test_png_bytes_round_trip_and_image_refs():
         png_bytes(array.astype(np.float32))
 
 
-def test_renders_match_shipped_nlvr1_images():
+def test_renders_match_shipped_nlvr1_images(nlvr1_with_images):
     """Pixel agreement with the shipped dev PNGs (k = 0) on 50 examples; the full run is
     benchmarks/render_agreement.py (mean 0.99999 over all 989)."""
-    try:
-        examples = load_nlvr1()[::20][:50]
-    except NLVRDataError as error:
-        pytest.skip(f"NLVR1 dev data not available: {error}")
+    examples = nlvr1_with_images[::20][:50]
     from scotoma.world.render import render_strip_array
 
     scores = [pixel_agreement(e.strip_array(0), render_strip_array(e.scene)) for e in examples]

@@ -1,9 +1,9 @@
 """NLVR1 (Suhr et al. 2017) as a bench suite: 989 dev statements, each true or false of three boxes.
 
 Read through the world's loader (`scotoma.world.nlvr.load_nlvr1`): the folder is `--data`, else
-$SCOTOMA_NLVR1_DIR, else the shared data next to the repository, else the dev split shipped inside the
-package (dev.json only: its boxes are rendered from the structured representations, which match the
-corpus' crops at 0.99999 mean pixel agreement).
+$SCOTOMA_NLVR1_DIR, else the dev split shipped inside the package (dev.json only: its boxes are
+rendered from the structured representations, which match the corpus' crops at 0.99999 mean pixel
+agreement).
 
 An item shows the three boxes as three 100x100 images, cut from the shipped PNG of variant 0 (the
 structured representation's order), and asks the statement; the answer is yes/no ("true"/"false" are
@@ -85,8 +85,8 @@ def load_nlvr1_items(
     """Every example of an NLVR1 split as a bench item, in file order.
 
     Args:
-        data: the NLVR1 folder (or its split folder); None searches $SCOTOMA_NLVR1_DIR, then the shared
-            data next to the repository.
+        data: the NLVR1 folder (or its split folder); None reads $SCOTOMA_NLVR1_DIR, else the dev split
+            shipped with the package.
         split: "dev" (shipped with scotoma's shared data), "train" or "test".
         images: "auto" (default: the shipped crops where the PNGs are at hand, else rendered boxes),
             "shipped" or "rendered"; see `nlvr1_item`.

@@ -9,8 +9,8 @@ the strip holds `scene.boxes[PERMUTATIONS[k][j]]`; k = 0 is the structured repre
 Images come three ways: the shipped strip (`strip`), the three 100x100 boxes cut from it (`box_images`),
 and the boxes re-rendered from the structured representation (`rendered_boxes`, pixel-equal to the crops
 up to a few anti-aliased pixels, see benchmarks/render_agreement.py). The data folder is found from
-`root`, else $SCOTOMA_NLVR1_DIR, else `shared/data/nlvr1` in or next to the repository, else the dev
-split shipped inside the package (`data/nlvr1`: dev.json without the PNGs, so its boxes are rendered).
+`root`, else $SCOTOMA_NLVR1_DIR, else the dev split shipped inside the package (`data/nlvr1`: dev.json
+without the PNGs, so its boxes are rendered).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from scotoma.world.scene import BOX_SIZE, Box, Scene
 
 ENV_VAR = "SCOTOMA_NLVR1_DIR"
 PERMUTATIONS: tuple[tuple[int, ...], ...] = tuple(itertools.permutations(range(3)))
-_REPO = Path(__file__).resolve().parents[3]  # src/scotoma/world/nlvr.py -> repository root
 #: The dev split's dev.json, shipped with the package (CC-BY-4.0, attribution in its SOURCE.md).
 PACKAGED = Path(__file__).resolve().parent / "data" / "nlvr1"
 
@@ -111,8 +110,8 @@ class NLVRExample:
 
 
 def find_root(root: str | Path | None = None) -> Path:
-    """The NLVR1 folder (holding `dev/dev.json`): `root`, else $SCOTOMA_NLVR1_DIR, else the shared data,
-    else the dev split shipped with the package.
+    """The NLVR1 folder (holding `dev/dev.json`): `root`, else $SCOTOMA_NLVR1_DIR, else the dev split
+    shipped with the package.
 
     Raises:
         NLVRDataError: naming every place it looked and how to point at the data.
@@ -122,8 +121,7 @@ def find_root(root: str | Path | None = None) -> Path:
     elif os.environ.get(ENV_VAR):
         candidates = [Path(os.environ[ENV_VAR])]
     else:
-        shared = [_REPO / "shared" / "data" / "nlvr1", _REPO.parent / "shared" / "data" / "nlvr1"]
-        candidates = [*shared, PACKAGED]
+        candidates = [PACKAGED]
     for candidate in candidates:
         # Accept the corpus folder itself or one of its split folders.
         if (candidate / "dev" / "dev.json").is_file():
