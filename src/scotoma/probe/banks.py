@@ -67,6 +67,15 @@ def gather_across_ranks(entries: list[BankEntry]) -> list[BankEntry]:
     return [entry for part in gathered for entry in part]
 
 
+def check_prefix_settings(prefix_length: int, prefix_source: str) -> None:
+    """Raise ValueError unless L >= 1 and the source is one of PREFIX_SOURCES (the probe config checks
+    its own fields with it when it is built, long before the banks are)."""
+    if prefix_length < 1:
+        raise ValueError(f"prefix_length L must be >= 1, got {prefix_length}")
+    if prefix_source not in PREFIX_SOURCES:
+        raise ValueError(f"prefix_source={prefix_source!r} must be one of {', '.join(PREFIX_SOURCES)}")
+
+
 class MemoryBanks:
     """H_I (failed questions per sample, with their embeddings) and H (prefix counts).
 
@@ -84,10 +93,7 @@ class MemoryBanks:
         prefix_source: str = "failures",
         gather: Callable[[list[BankEntry]], list[BankEntry]] = gather_across_ranks,
     ) -> None:
-        if prefix_length < 1:
-            raise ValueError(f"prefix_length L must be >= 1, got {prefix_length}")
-        if prefix_source not in PREFIX_SOURCES:
-            raise ValueError(f"prefix_source {prefix_source!r} must be one of {', '.join(PREFIX_SOURCES)}")
+        check_prefix_settings(prefix_length, prefix_source)
         self.embedder = embedder
         self.prefix_length = prefix_length
         self.prefix_source = prefix_source

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from scotoma.engines import EngineConfig
-from scotoma.probe.banks import PREFIX_SOURCES
-from scotoma.probe.reward import COMBINES, RewardConfig
+from scotoma.probe.banks import PREFIX_SOURCES, check_prefix_settings
+from scotoma.probe.reward import COMBINES, NOVELTY_FORMS, RewardConfig
 from scotoma.train.recipe_files import coerce_field, override_values
 from scotoma.yaml_files import read_yaml_mapping
 
@@ -104,10 +104,15 @@ class ProbeConfig:
         default=True, metadata={"help": "Lexical diversity term delta_ifreq (Table 4 'Lex.')."}
     )
     penalty: bool = field(default=True, metadata={"help": "Invalid-question penalty (Table 4 'Pen.')."})
-    lambda_scale: float = field(
-        default=1.0, metadata={"help": "lambda_scale of Eq. 5 (on the mean of the diversity terms)."}
-    )
+    lambda_scale: float = field(default=1.0, metadata={"help": "lambda_scale of Eq. 5."})
     lambda_penalty: float = field(default=1.0, metadata={"help": "lambda_penalty of Eq. 5."})
+    novelty: str = field(
+        default="sum",
+        metadata={
+            "help": "Diversity terms combined as Eq. 5 writes them (sum, Delta in [0, 2]) or their mean "
+            f"(Delta in [0, 1], as Eq. 2 states): {', '.join(NOVELTY_FORMS)}."
+        },
+    )
     prefix_length: int = field(
         default=2, metadata={"help": "L: words in a question prefix for delta_ifreq (Table 6: 2)."}
     )
@@ -184,22 +189,18 @@ class ProbeConfig:
                 "images from a folder have no world scene, so the oracle cannot verify them; use "
                 "--verifier judge:<backend spec>"
             )
-        self.reward_config()  # validates prefix_length, prefix_source and combine
+        check_prefix_settings(self.prefix_length, self.prefix_source)
+        self.reward_config()  # validates novelty and combine
 
     def reward_config(self) -> RewardConfig:
-        """The reward's switches and weights."""
-        if self.prefix_source not in PREFIX_SOURCES:
-            raise ValueError(
-                f"prefix_source={self.prefix_source!r} must be one of {', '.join(PREFIX_SOURCES)}"
-            )
+        """The reward's switches and weights (L and the prefix source go to the banks, `rl.banks_for`)."""
         return RewardConfig(
             semantic=self.semantic,
             lexical=self.lexical,
             penalty=self.penalty,
             lambda_scale=self.lambda_scale,
             lambda_penalty=self.lambda_penalty,
-            prefix_length=self.prefix_length,
-            prefix_source=self.prefix_source,
+            novelty=self.novelty,
             combine=self.combine,
         )
 

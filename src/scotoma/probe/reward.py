@@ -5,14 +5,15 @@ For question q on image set I, with V the validity and C the correctness the ver
     R_q = lambda_scale * Delta_q * V * (1 - C) - lambda_penalty * (1 - V)                  (Eq. 2, 5)
     delta_emb   = 1 - max_{q' in H_I} cos(e(q), e(q'))        (Eq. 3; 1 when H_I is empty)
     delta_ifreq = 1 / (1 + Count(prefix_L(q), H))              (Eq. 4)
-    Delta_q     = mean of the enabled terms (delta_emb, delta_ifreq); 1 when both are switched off
+    Delta_q     = delta_emb + delta_ifreq (Eq. 5) over the enabled terms; 1 when both are switched off
 
 Choices the paper leaves open, all `RewardConfig` fields:
 
-- Delta is the *mean* of the two terms, i.e. Eq. 5 with lambda_scale halved, so Delta stays in [0, 1] as
-  Eq. 2 states in every ablation of Table 4 (a lone term is not halved). The cosine is clipped at 0, so
-  delta_emb is in [0, 1] too. lambda_scale = lambda_penalty = 1: a first failure earns 1, an invalid
-  question costs 1, a question the target gets right earns 0.
+- Delta is the *sum* of the two terms, as Eq. 5 writes it, so a novel failure earns up to 2 * lambda_scale
+  against an invalid question's lambda_penalty. Eq. 2 states Delta in [0, 1]; `novelty="mean"` keeps it
+  there (Eq. 5 with lambda_scale halved while both terms are on). A lone term (Table 4) is the same in both
+  forms; with both off Delta is 1 (R = V(1 - C) - P). The cosine is clipped at 0, so delta_emb is in [0, 1].
+  lambda_scale = lambda_penalty = 1.
 - TRL needs one number per completion; the completion holds k questions. Their rewards are combined by
   `combine`, the *mean* by default (the sum would make k trade off against the penalty; the mean keeps
   the reward's scale for every k of Table 5). Unjudged questions (a judge that never gave a readable
@@ -20,7 +21,8 @@ Choices the paper leaves open, all `RewardConfig` fields:
 - A missing question slot is an invalid question (V = 0): malformed output is penalised, never a crash.
 - The banks are read as they stood before this batch; question i is also compared with the failures
   among questions 1..i-1 of its own completion (they were written before it). The batch then enters the
-  banks (all ranks' questions, `MemoryBanks.update`), so group members are scored on equal terms.
+  banks (all ranks' questions, `MemoryBanks.update`), so group members are scored on equal terms. L and
+  the prefix bank's source are the banks' (`MemoryBanks`), so the reward cannot disagree with them.
 
 Each call logs its components through TRL's `log_metric` (averaged per logging step): reward,
 question_reward, valid, fdr (failures among valid), missing, unjudged, delta_emb and delta_ifreq (means
@@ -43,26 +45,26 @@ from scotoma.probe.samples import ProbeSample
 from scotoma.train.rewards import completion_text
 
 COMBINES = ("mean", "sum", "min", "max")
+NOVELTY_FORMS = ("sum", "mean")
 
 
 @dataclass(frozen=True)
 class RewardConfig:
-    """The reward's switches (Table 4), k lives in the Probe (Table 5), L here (Table 6)."""
+    """The reward's switches (Table 4) and weights; k lives in the Probe (Table 5), L in the banks (Table 6)."""
 
     semantic: bool = True
     lexical: bool = True
     penalty: bool = True
     lambda_scale: float = 1.0
     lambda_penalty: float = 1.0
-    prefix_length: int = 2
-    prefix_source: str = "failures"
+    novelty: str = "sum"
     combine: str = "mean"
 
     def __post_init__(self) -> None:
+        if self.novelty not in NOVELTY_FORMS:
+            raise ValueError(f"novelty={self.novelty!r} must be one of {', '.join(NOVELTY_FORMS)}")
         if self.combine not in COMBINES:
             raise ValueError(f"combine={self.combine!r} must be one of {', '.join(COMBINES)}")
-        if self.prefix_length < 1:
-            raise ValueError(f"prefix_length L must be >= 1, got {self.prefix_length}")
 
 
 def question_reward(
@@ -75,7 +77,10 @@ def question_reward(
         terms = [d for d, on in ((delta_emb, config.semantic), (delta_ifreq, config.lexical)) if on]
         if any(t is None for t in terms):
             raise ValueError("an enabled diversity term needs its value for a failure")
-        reward = config.lambda_scale * (sum(terms) / len(terms) if terms else 1.0)  # type: ignore[arg-type]
+        delta = sum(terms) if terms else 1.0  # type: ignore[arg-type]
+        if config.novelty == "mean" and terms:
+            delta /= len(terms)
+        reward = config.lambda_scale * delta
     if config.penalty and not valid:
         reward -= config.lambda_penalty
     return reward
@@ -134,9 +139,7 @@ class ProbeReward:
         self.probe = probe
         self.samples = samples
         self.banks = banks
-        self.config = config or RewardConfig(prefix_length=banks.prefix_length)
-        if self.config.prefix_length != banks.prefix_length:
-            raise ValueError("the reward's prefix_length L must equal the prefix bank's")
+        self.config = config or RewardConfig()
         self.sink = sink
         self.on_update = on_update
         self.attempt = attempt
@@ -185,7 +188,7 @@ class ProbeReward:
         return rewards
 
     def _rewards(self, scored: list[Any], step: int | None) -> tuple[list[float], list[dict[str, Any]]]:
-        config, L = self.config, self.config.prefix_length
+        config, L = self.config, self.banks.prefix_length
         failed_texts = [q.question for s in scored for q in s.questions if q.judged and q.failed]
         vectors = (
             dict(zip(failed_texts, self.banks.embedder.encode(failed_texts), strict=True))
@@ -274,4 +277,4 @@ def _entry(record: Mapping[str, Any]) -> BankEntry:
     )
 
 
-__all__ = ["COMBINES", "ProbeReward", "RewardConfig", "combine", "current_rank", "question_reward"]
+__all__ = ["COMBINES", "NOVELTY_FORMS", "ProbeReward", "RewardConfig", "combine", "current_rank", "question_reward"]
