@@ -50,7 +50,7 @@ NOVELTY_FORMS = ("sum", "mean")
 
 @dataclass(frozen=True)
 class RewardConfig:
-    """The reward's switches (Table 4) and weights; k lives in the Probe (Table 5), L in the banks (Table 6)."""
+    """The reward's switches (Table 4) and weights; k is the Probe's (Table 5), L the banks' (Table 6)."""
 
     semantic: bool = True
     lexical: bool = True
@@ -277,4 +277,12 @@ def _entry(record: Mapping[str, Any]) -> BankEntry:
     )
 
 
-__all__ = ["COMBINES", "NOVELTY_FORMS", "ProbeReward", "RewardConfig", "combine", "current_rank", "question_reward"]
+__all__ = [
+    "COMBINES",
+    "NOVELTY_FORMS",
+    "ProbeReward",
+    "RewardConfig",
+    "combine",
+    "current_rank",
+    "question_reward",
+]
