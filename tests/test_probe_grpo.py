@@ -120,13 +120,14 @@ def test_grpo_step_with_the_probe_reward(questioner_dir, tmp_path):
     result = train_questioner_grpo(recipe, [SAMPLE], reward, PROMPTS, 2, tmp_path / "grpo")
     assert result.steps == 1 and reward.calls == 1
     # Four identical completions scored against the empty banks: Q1 and Q2 are both failures (the target
-    # says "no"; the answers are "yes" and "2"). Q1: (1 + 1) / 2 = 1; Q2: delta_emb 1 - 0.6 -> (0.4 + 1) / 2.
+    # says "no"; the answers are "yes" and "2"). Eq. 5 sums the terms: Q1: 1 + 1 = 2; Q2: delta_emb
+    # 1 - 0.6 = 0.4, delta_ifreq 1 -> 1.4. The completion's reward is their mean, 1.7.
     assert [r["question"] for r in records] == [Q1, Q2] * 4
-    assert [r["reward"] for r in records] == pytest.approx([1.0, 0.7] * 4)
+    assert [r["reward"] for r in records] == pytest.approx([2.0, 1.4] * 4)
     metrics = result.metrics
     expected = {
-        "probe/reward": 0.85,
-        "probe/question_reward": 0.85,
+        "probe/reward": 1.7,
+        "probe/question_reward": 1.7,
         "probe/valid": 1.0,
         "probe/fdr": 1.0,
         "probe/penalty": 0.0,
@@ -134,7 +135,7 @@ def test_grpo_step_with_the_probe_reward(questioner_dir, tmp_path):
         "probe/unjudged": 0.0,
         "probe/delta_emb": 0.7,
         "probe/delta_ifreq": 1.0,
-        "rewards/probe_reward/mean": 0.85,
+        "rewards/probe_reward/mean": 1.7,
     }
     assert {k: metrics[k] for k in expected} == pytest.approx(expected)
     # the banks now hold every failure of the batch, for the next step
