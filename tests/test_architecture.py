@@ -80,3 +80,40 @@ def test_the_checker_catches_a_violation(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("from scotoma.probe.loop import run\nimport scotoma.report\n")
     assert imported_scotoma_packages(bad) == {"probe", "report"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, at any depth (lazy imports inside functions too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+HEAVY = ("scotoma.models", "torch", "transformers", "sentence_transformers")
+
+
+def test_the_report_receives_vectors_and_never_imports_models():
+    """The report reads run directories and draws; embedding questions is its callers' job (the CLI)."""
+    bad = [
+        f"{path.relative_to(PACKAGE)} imports {module}"
+        for path in (PACKAGE / "report").rglob("*.py")
+        for module in imported_modules(path)
+        if module.split(".")[0] in HEAVY or module.startswith(HEAVY[0])
+    ]
+    assert not bad, "\n".join(bad)
+
+
+def test_importing_the_report_loads_no_ml_framework():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, scotoma.report; "
+        "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

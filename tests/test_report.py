@@ -8,13 +8,12 @@ from html import escape, unescape
 import numpy as np
 import pytest
 
-from scotoma.models.embed import HashingEmbedder
 from scotoma.report import RunError, TaxonomyRun, load_runs, write_report
 from scotoma.report.data import assemble, exact_meta_skill, method_table
 from scotoma.report.slices import row_predicates
 from scotoma.report.svg import bar_chart, heatmap, line_chart, radar
 from scotoma.slices import rank_slices
-from test_report_runs import bench_run, probe_run, taxonomy_run, world_runs, write_run
+from test_report_runs import bench_run, hashed_vectors, probe_run, taxonomy_run, world_runs, write_run
 
 
 @pytest.fixture(scope="module")
@@ -142,10 +141,10 @@ def test_without_a_taxonomy_exact_skills_and_prefix_meta_skills(runs, tmp_path):
         exact_meta_skill("spatial:left") == "Spatial"
         and exact_meta_skill("cross_image:comparison") == "Cross image"
     )
-    with_embedder = write_report(
-        runs["probes"][:1], tmp_path / "e", min_questions=2, embedder=HashingEmbedder()
+    with_vectors = write_report(
+        runs["probes"][:1], tmp_path / "e", min_questions=2, vectors=hashed_vectors(runs["probes"][:1])
     )
-    assert 'data-chart="radar-sd"' in with_embedder.read_text()
+    assert 'data-chart="radar-sd"' in with_vectors.read_text()
 
 
 def test_missing_images_are_noted_not_fatal(tmp_path):

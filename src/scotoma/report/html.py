@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 
-from scotoma.models.embed import Embedder
+import numpy as np
+
 from scotoma.report import sections
 from scotoma.report.data import ReportData, assemble, skill_frequencies
 from scotoma.report.gallery import FILTER_SCRIPT, gallery
@@ -132,7 +133,7 @@ def write_report(
     runs: Sequence[str | Path],
     out_dir: str | Path,
     *,
-    embedder: Embedder | None = None,
+    vectors: Mapping[str, np.ndarray] | None = None,
     min_questions: int = 20,
     exclusive_groups: Mapping[str, Sequence[str]] | None = None,
     max_gallery: int = 120,
@@ -143,7 +144,8 @@ def write_report(
         runs: probe, bench and taxonomy run directories, in any mix (a taxonomy run supplies the skills
             of the probe runs' questions; without one, their exact skills are used).
         out_dir: created if missing.
-        embedder: embeds questions for semantic diversity when no taxonomy run holds their embeddings.
+        vectors: question text -> embedding, for semantic diversity where no taxonomy run holds the
+            question's embedding (`questions_to_embed` lists those to embed).
         min_questions: a skill counts for a method above this many valid questions (the paper's 20).
         exclusive_groups: group name -> methods, for Table 3 (default: each method on its own).
         max_gallery: most failure cards drawn.
@@ -157,7 +159,7 @@ def write_report(
     if not runs:
         raise ValueError("give at least one run directory")
     loaded = load_runs(runs)
-    page = render(loaded, assemble(loaded, embedder), min_questions, exclusive_groups, max_gallery)
+    page = render(loaded, assemble(loaded, vectors), min_questions, exclusive_groups, max_gallery)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / REPORT_FILE
