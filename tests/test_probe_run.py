@@ -86,6 +86,11 @@ def test_methods_can_be_added_to_a_finished_run(tmp_path):
     assert models["scripted:q"].calls == calls + 2
     spec = json.loads((tmp_path / "run" / "spec.json").read_text())
     assert "methods" not in spec["config"] and spec["config"]["k"] == 2
+    # asking for one method again summarises the whole run, not that method alone
+    again = run_probe(config(tmp_path, methods=["conme"]), tmp_path / "run", **quiet)
+    assert models["scripted:q"].calls == calls + 2
+    assert again.metrics["methods"] == both.metrics["methods"] and again.metrics["main_method"] == "zero_shot"
+    assert set(again.metrics["seconds_per_method"]) == {"zero_shot", "conme"}
 
 
 def test_folder_of_images_with_a_judge(tmp_path):

@@ -11,8 +11,8 @@ import pytest
 from scotoma.report import RunError, TaxonomyRun, load_runs, write_report
 from scotoma.report.data import assemble, exact_meta_skill, method_table
 from scotoma.report.slices import row_predicates
-from scotoma.report.svg import bar_chart, heatmap, line_chart, radar
 from scotoma.slices import rank_slices
+from scotoma.svg import bar_chart, heatmap, line_chart, radar, ticks
 from test_report_runs import bench_run, hashed_vectors, probe_run, taxonomy_run, world_runs, write_run
 
 
@@ -178,6 +178,13 @@ def test_svg_charts_by_hand():
     assert "m - c: n/a" in chart
     line = line_chart("l", "L", {"m": [(1, 0.5), (2, 1.0)]}, "x", "y")
     assert 'points="265.0,155.0 470.0,30.0"' in line
+    # both axes carry labelled ticks: x at 0, 0.5, 1, 1.5, 2 (x from 60 to 470), y at 0, 0.25, ... 1
+    assert (
+        line.count('class="tick"') == 5 and '<text x="367.5" y="296" text-anchor="middle">1.5</text>' in line
+    )
+    assert '<text x="56" y="96.5" text-anchor="end">0.75</text>' in line
+    assert ticks(512) == [0, 200, 400] and ticks(100) == [0, 50, 100] and ticks(0) == [0]
+    assert ticks(8) == [0, 2, 4, 6, 8] and ticks(3) == [0, 1, 2, 3]
     bars = bar_chart("b", "B", ["x", "y"], {"m": [2.0, 1.0]}, "n")
     assert bars.count('class="bar"') == 2 and 'height="230.0"' in bars and 'height="115.0"' in bars
     assert heatmap("h", "H", ["r"], ["c1", "c2"], [[0.0, 1.0]]).count("rgb(31,119,180)") == 1

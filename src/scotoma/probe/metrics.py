@@ -132,6 +132,19 @@ def per_skill_failure_rate(records: Iterable[Record], min_questions: int = 0) ->
     return {s: failed[s] / asked[s] for s in sorted(asked) if asked[s] > min_questions}
 
 
+def per_skill_counts(records: Iterable[Record]) -> dict[str, dict[str, int]]:
+    """Skill -> {"questions": judged questions that need it, valid or not; "valid": the valid ones;
+    "failures": the valid ones the target failed}, skills in name order (the summary's per-skill table)."""
+    counts: dict[str, dict[str, int]] = {}
+    for r in judged(records):
+        for skill in set(r.get("skills") or ()):
+            row = counts.setdefault(skill, {"questions": 0, "valid": 0, "failures": 0})
+            row["questions"] += 1
+            row["valid"] += bool(r["valid"])
+            row["failures"] += bool(r["valid"] and r["failed"])
+    return dict(sorted(counts.items()))
+
+
 def mean_per_skill_failure_rate(records: Iterable[Record], min_questions: int = 100) -> float:
     """Table 2: the mean over skills with more than `min_questions` questions of their failure rate."""
     rates = per_skill_failure_rate(records, min_questions)
@@ -202,6 +215,7 @@ def summarize(
         "skills_per_question": skills_per_question(records),
         "skill_counts": dict(sorted(skill_counts(records).items())),
         "per_skill_failure_rate": rates,
+        "per_skill": per_skill_counts(records),
         "mean_per_skill_failure_rate": mean_per_skill_failure_rate(records, min_questions),
         "top_prefixes": Counter(question_prefix(t, 2) for t in texts).most_common(10),
     }
@@ -216,6 +230,7 @@ __all__ = [
     "lexical_diversity",
     "mean_per_skill_failure_rate",
     "number_of_skills",
+    "per_skill_counts",
     "per_skill_failure_rate",
     "prefix_entropy",
     "question_validity_rate",

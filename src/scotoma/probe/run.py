@@ -82,6 +82,14 @@ def _curve_records(ctx: ProbeContext, method: str, records: list[dict[str, Any]]
     return trained + records if trained else records
 
 
+def held_methods(ctx: ProbeContext, ran: Sequence[str]) -> list[str]:
+    """Every method the run holds evaluation records of, in the order they were first written, then any
+    of `ran` (this call's methods) that wrote none: a run extended by `methods=conme` is summarised
+    whole. ConMe's first turn is left out (`compute_metrics` adds it beside conme)."""
+    seen = dict.fromkeys(r.get("method") for r in ctx.run.records() if r.get("phase") == "eval")
+    return [m for m in dict.fromkeys([*seen, *ran]) if isinstance(m, str) and m != "conme_turn1"]
+
+
 def compute_metrics(ctx: ProbeContext, by_method: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """Every metric of every method, the exclusive skills, FDR curves and what the methods reported."""
     config = ctx.config
@@ -96,9 +104,12 @@ def compute_metrics(ctx: ProbeContext, by_method: Mapping[str, list[dict[str, An
         "prompts": ctx.prompts.to_dict(),
         "samples": len(ctx.samples),
         "k": config.k,
+        "min_skill_questions": config.min_skill_questions,
         "main_method": next(iter(by_method)),
         "methods": {m: summarize(rs, ctx.embedder, config.min_skill_questions) for m, rs in methods.items()},
-        "exclusive_skills": exclusive_skills(by_method, config.min_skill_questions),
+        # over every method the table lists (ConMe's first turn too), else a skill "exclusive" to one
+        # would show under conme_turn1 with as many questions
+        "exclusive_skills": exclusive_skills(methods, config.min_skill_questions),
         "fdr_curves": {m: fdr_curve(_curve_records(ctx, m, rs)) for m, rs in by_method.items()},
         "info": ctx.info,
     }
@@ -145,8 +156,15 @@ def run_probe(
                 f"every call to the answerer failed ({len(errors)} samples), e.g. {_error_text(errors[0])}; "
                 f"check that {config.answerer} is reachable, then run the same command again"
             )
+        # The summary covers the methods of earlier calls too, with their timings and training info.
+        before = ctx.run.read_metrics() or {}
+        ctx.info = {**before.get("info", {}), **ctx.info}
+        seconds = {**before.get("seconds_per_method", {}), **seconds}
+        by_method = {
+            m: by_method.get(m) or method_records(ctx.run, m) for m in held_methods(ctx, list(by_method))
+        }
         metrics = compute_metrics(ctx, by_method)
-        metrics["seconds_per_method"] = seconds
+        metrics["seconds_per_method"] = {m: seconds[m] for m in by_method if m in seconds}
         metrics["answerer_failures"] = {
             "samples_left_out": len(errors),
             "first_error": _error_text(errors[0]) if errors else None,

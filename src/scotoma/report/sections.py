@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from scotoma import svg
 from scotoma.bench.table import breakdown_rows, slice_rows, summary_rows
-from scotoma.report import svg
 from scotoma.report.data import ReportData, method_table
 from scotoma.taxonomy.analyses import (
     Rate,
@@ -160,8 +160,8 @@ def training(data: ReportData) -> str:
     curves = {}
     for name, method in data.methods.items():
         outcomes = [r.failed if (r.judged and r.valid) else None for r in method.curve_rows]
-        curves[name] = fdr_curve(outcomes)
-    parts = [svg.line_chart("fdr-curve", "Cumulative FDR", curves, "questions generated", "FDR")]
+        curves[name] = [(x, 100 * y) for x, y in fdr_curve(outcomes)]
+    parts = [svg.line_chart("fdr-curve", "Cumulative FDR", curves, "questions generated", "FDR (%)", 100, 0)]
     for name, method in data.methods.items():
         density = meta_skill_density(data.skill_rows(method.curve_rows), data.meta_of)
         if len(density.counts) > 1:

@@ -1,7 +1,7 @@
-"""Charts as inline SVG strings, drawn here in Python: the report needs no plotting library, no script and
-no network to show them. Each chart is an <svg class="chart" data-chart=NAME> with a <title>; series
-keep one colour per name across charts (`color`). Missing values (nan) are drawn as 0 and marked "n/a"
-in the tooltips (<title> of each point).
+"""Charts as inline SVG strings, drawn here in Python: the report and the probe's summary.html need no
+plotting library, no script and no network to show them. Each chart is an <svg class="chart"
+data-chart=NAME> with a <title>; series keep one colour per name across charts (`color`). Missing
+values (nan) are drawn as 0 and marked "n/a" in the tooltips (<title> of each point).
 """
 
 from __future__ import annotations
@@ -87,6 +87,16 @@ def radar(
     return "".join(parts) + "</svg>"
 
 
+def ticks(top: float, count: int = 5) -> list[float]:
+    """Round values from 0 up to `top` for axis labels, about `count` of them: steps of 1, 2 or 5 x 10^k."""
+    if not top > 0:
+        return [0.0]
+    raw = top / (count - 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw * (1 - 1e-9))
+    return [step * i for i in range(int(top / step + 1e-9) + 1)]
+
+
 def _axes(x0: float, y0: float, x1: float, y1: float, y_max: float, y_label: str, digits: int) -> str:
     parts = [f'<line x1="{x0}" y1="{y1}" x2="{x1}" y2="{y1}" stroke="#444"/>']
     parts.append(f'<line x1="{x0}" y1="{y0}" x2="{x0}" y2="{y1}" stroke="#444"/>')
@@ -109,16 +119,20 @@ def line_chart(
     x_label: str,
     y_label: str,
     y_max: float | None = None,
+    digits: int = 2,
 ) -> str:
-    """Lines of (x, y) points, one per series, over shared axes from 0."""
+    """Lines of (x, y) points, one per series, over shared axes from 0; both axes carry labelled ticks
+    (`digits` decimals on the y axis)."""
     width, height, x0, y0, x1, y1 = 620, 320, 60, 30, 470, 280
     points = [p for values in series.values() for p in values]
     x_top = max([p[0] for p in points] + [1.0])
     y_top = y_max or max([_num(p[1]) for p in points] + [1e-9])
-    parts = [_open(name, title, width, height), _axes(x0, y0, x1, y1, y_top, y_label, 2)]
+    parts = [_open(name, title, width, height), _axes(x0, y0, x1, y1, y_top, y_label, digits)]
     parts.append(f'<text x="{(x0 + x1) / 2}" y="{height - 8}" text-anchor="middle">{escape(x_label)}</text>')
-    parts.append(f'<text x="{x0}" y="{y1 + 14}" text-anchor="middle">0</text>')
-    parts.append(f'<text x="{x1}" y="{y1 + 14}" text-anchor="end">{x_top:g}</text>')
+    for value in ticks(x_top):
+        x = x0 + (x1 - x0) * value / x_top
+        parts.append(f'<line class="tick" x1="{x:.1f}" y1="{y1}" x2="{x:.1f}" y2="{y1 + 4}" stroke="#444"/>')
+        parts.append(f'<text x="{x:.1f}" y="{y1 + 16}" text-anchor="middle">{value:g}</text>')
     for s, (label, values) in enumerate(series.items()):
         xy = [(x0 + (x1 - x0) * x / x_top, y1 - (y1 - y0) * _num(y) / y_top) for x, y in values]
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
@@ -129,7 +143,7 @@ def line_chart(
         for (x, y), (raw_x, raw_y) in zip(xy, values, strict=True):
             parts.append(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{color(s)}">'
-                f"<title>{escape(label)}: {_fmt(raw_y)} at {raw_x:g}</title></circle>"
+                f"<title>{escape(label)}: {_fmt(raw_y, digits)} at {raw_x:g}</title></circle>"
             )
     parts.append(legend(list(series), x1 + 15, 40))
     return "".join(parts) + "</svg>"
