@@ -193,7 +193,7 @@ def test_run_probe_trains_rl_then_evaluates_and_resumes(questioner_dir, tmp_path
     }
     page = (out / "summary.html").read_text()
     table = page[page.index('<table id="metrics"') :].split("</table>")[0]
-    assert all(f"<th>{m}</th>" in table for m in ("rl", "zero_shot", "conme"))
+    assert all(f"<tr><td>{m}</td>" in table for m in ("rl", "zero_shot", "conme"))
 
 
 @pytest.mark.slow
