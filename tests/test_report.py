@@ -71,6 +71,15 @@ def test_summary_marks_best_and_second(page):
     assert best == ["rl (small)"]  # the highest FDR
 
 
+def test_table_1_defines_every_column(page):
+    summary = unescape(section(page, "summary"))
+    headers = re.findall(r"<th( title=\"[^\"]+\")?>([^<]+)</th>", summary)
+    assert [h for tip, h in headers if not tip] == ["Method"]  # every other column has a tooltip
+    for _, name in headers[1:]:
+        assert re.search(rf"<dt>{re.escape(name)}</dt><dd>[^<]+</dd>", summary)
+    assert "<dt># Skills</dt><dd>skills needed by more than 2 valid questions</dd>" in summary
+
+
 def test_radars_draw_one_polygon_per_method_and_axis(page):
     body = section(page, "meta-skills")
     for key in ("fdr", "sd", "ld"):
@@ -101,6 +110,10 @@ def test_gallery_cards_and_filters(runs, page):
     assert len(cards) == len(rows) <= 120
     assert {m for _, m in cards} == {"zero_shot", "rl (small)", "rl (large)"}
     assert body.count('src="data:image/png;base64,') >= len(cards)
+    # thumbnails numbered as the questions name the images: image 1, image 2, ... in each card
+    for card in re.findall(r'<div class="thumbs">(.*?)</div>', body):
+        numbers = re.findall(r"<figcaption>image (\d+)</figcaption>", card)
+        assert numbers == [str(n) for n in range(1, len(numbers) + 1)] and numbers
     assert 'id="skill-filter"' in body and 'id="method-filter"' in body
     options = re.findall(r'<option value="([^"]+)">', body)
     assert all(skill in options for skills, _ in cards for skill in unescape(skills).split("|") if skill)
@@ -121,6 +134,15 @@ def test_exclusive_and_landscape_tables(runs, tmp_path):
     page = path.read_text()
     exclusive = section(page, "exclusive")
     assert "Exclusive to RL methods" in exclusive and "Exclusive to baselines" in exclusive
+    # each exclusive skill says how often the methods outside the group ask it (at most min_questions)
+    data = assemble(load_runs(runs["probes"]))
+    rows = {m: data.skill_rows(d.table_rows) for m, d in data.methods.items()}
+    zero_only = re.search(r"Exclusive to baselines.*?</table>", exclusive, re.S).group(0)
+    found = re.findall(r"<tr><td>([^<]+)</td><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td></tr>", zero_only)
+    assert found, "the fixture has skills only zero_shot covers"
+    for skill, others in found:
+        counts = {m: sum(skill in r.skills for r in rows[m]) for m in ("rl (small)", "rl (large)")}
+        assert others == ", ".join(f"{m} {n}" for m, n in counts.items()) and max(counts.values()) <= 2
     landscape = unescape(section(page, "landscape"))
     # zero_shot and rl (small) faced the small target, rl (large) the large one: one questioner, two targets.
     assert "Questioner builtin:questioner" in landscape and "Universally hard" in landscape
@@ -157,7 +179,7 @@ def test_missing_images_are_noted_not_fatal(tmp_path):
         "images": [{"sha256": "00" * 32, "uri": "gone.png", "width": 5, "height": 5}],
     }
     page = write_report([write_run(tmp_path / "r", "probe", [record])], tmp_path / "out").read_text()
-    assert "Image 1: not available" in page
+    assert "image 1: not available" in page
 
 
 def test_bench_only_and_bad_inputs(runs, tmp_path):

@@ -32,6 +32,21 @@ from scotoma.probe.prompts import question_prefix
 
 Record = Mapping[str, Any]
 
+#: What each metric means, in words for a reader ({min}: the skill threshold); the summary's and the
+#: report's tables show them as header tooltips and as definitions under the table.
+DEFINITIONS = {
+    "questions": "question slots asked (k per questioner output), valid or not",
+    "qvr": "question validity rate: valid questions / judged questions",
+    "fdr": "failure discovery rate: valid questions the target answered wrongly / valid questions",
+    "semantic_diversity": "semantic diversity: Vendi score of the valid questions' sentence embeddings "
+    "(from 1, all alike, to their number, all different)",
+    "lexical_diversity": "lexical diversity: entropy of the valid questions' two-word prefixes / log(number "
+    "of distinct prefixes), from 0 to 1",
+    "number_of_skills": "skills needed by more than {min} valid questions",
+    "skill_coverage": "skill coverage: mean number of distinct skills per valid question",
+    "unique_skill_combinations": "distinct sets of skills among the valid questions",
+}
+
 
 def judged(records: Iterable[Record]) -> list[Record]:
     """Records the verifier decided (missing slots included: they are invalid)."""
@@ -222,6 +237,7 @@ def summarize(
 
 
 __all__ = [
+    "DEFINITIONS",
     "covered_skills",
     "exclusive_skills",
     "failure_discovery_rate",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from scotoma import svg
-from scotoma.probe.metrics import per_skill_failure_rate
+from scotoma.probe.metrics import DEFINITIONS, per_skill_failure_rate
 from scotoma.probe.samples import ProbeSample
 from scotoma.slices import Slice
 
@@ -33,21 +33,6 @@ COLUMNS = (
     ("skill_coverage", "Skill cov.", "{:.2f}"),
     ("unique_skill_combinations", "Combos", "{:.0f}"),
 )
-
-#: What each column of the metric table means ({min}: the run's min_skill_questions), shown as header
-#: tooltips and as the definitions under the table.
-DEFINITIONS = {
-    "questions": "question slots asked (k per questioner output), valid or not",
-    "qvr": "question validity rate: valid questions / judged questions",
-    "fdr": "failure discovery rate: valid questions the target answered wrongly / valid questions",
-    "semantic_diversity": "semantic diversity: Vendi score of the valid questions' sentence embeddings "
-    "(from 1, all alike, to their number, all different)",
-    "lexical_diversity": "lexical diversity: entropy of the valid questions' two-word prefixes / log(number "
-    "of distinct prefixes), from 0 to 1",
-    "number_of_skills": "skills needed by more than {min} valid questions",
-    "skill_coverage": "skill coverage: mean number of distinct skills per valid question",
-    "unique_skill_combinations": "distinct sets of skills among the valid questions",
-}
 
 
 def cell(value: Any, fmt: str) -> str:
@@ -371,7 +356,6 @@ def write_html(
 
 __all__ = [
     "COLUMNS",
-    "DEFINITIONS",
     "example_identity",
     "exclusive_html",
     "failure_examples",

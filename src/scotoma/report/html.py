@@ -39,7 +39,9 @@ th{background:#f3f3f3}.charts{display:flex;flex-wrap:wrap;gap:12px}.pair{display
 .thumbs img{border:1px solid #ccc;image-rendering:pixelated;max-width:160px}
 .noimg{font-size:11px;color:#999;width:160px}.wrong{color:#c62828}
 .chip{display:inline-block;background:#e3f2fd;border-radius:10px;padding:1px 8px;margin:2px;font-size:11px}
-.meta{color:#777;font-size:11px}.filters{margin:8px 0}
+.meta{color:#777;font-size:11px}.filters{margin:8px 0}th[title]{cursor:help;text-decoration:underline dotted}
+dl.definitions{display:grid;grid-template-columns:max-content auto;gap:2px 12px;font-size:12px;color:#555}
+dl.definitions dt{font-weight:600}dl.definitions dd{margin:0}
 """
 
 # Uncaught errors and console.error calls are written on <html data-js-errors>, so a headless browser
