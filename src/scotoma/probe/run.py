@@ -9,7 +9,9 @@ added (conme, sft, expert_iteration, rl_sft) and any backend given. The run dire
     records.jsonl   one record per question slot: method, phase (train/eval), round, sample, question,
                     answer, validity, failure, reason, skills, reward components (training)
     metrics.json    per method: QVR, FDR, SD, LD, skills, ...; exclusive skills; FDR curves; timings
-    summary.html    the metric table, the top failing skills and failure slices, with examples and images
+    summary.html    every method the run holds: the metric table (columns defined), skill x method counts,
+                    the top failing skills and failure slices with examples and numbered images, the FDR
+                    curve and the exclusive skills (`scotoma.probe.summary`)
     rl/             GRPO run (weights, step log) and banks.json; likewise rl_sft/, sft/, expert_iteration/
 
 Running the same command again resumes: written records are skipped, finished trainings reused, model
