@@ -167,6 +167,15 @@ def test_without_a_taxonomy_exact_skills_and_prefix_meta_skills(runs, tmp_path):
         runs["probes"][:1], tmp_path / "e", min_questions=2, vectors=hashed_vectors(runs["probes"][:1])
     )
     assert 'data-chart="radar-sd"' in with_vectors.read_text()
+    # the CLI is the caller that embeds: `scotoma report --embedder hashing`
+    from typer.testing import CliRunner
+
+    from scotoma.cli import app
+
+    cli = ["report", str(runs["probes"][0]), "--out", str(tmp_path / "c"), "--embedder", "hashing"]
+    done = CliRunner().invoke(app, cli)
+    assert done.exit_code == 0, done.output
+    assert 'data-chart="radar-sd"' in (tmp_path / "c" / "report.html").read_text()
 
 
 def test_missing_images_are_noted_not_fatal(tmp_path):
