@@ -248,7 +248,7 @@ def test_summary_html_numbers_images_defines_columns_and_shows_each_failure_once
 
 
 def test_exclusive_skills_say_how_often_the_others_ask_them():
-    from scotoma.probe.summary import exclusive_html
+    from scotoma.probe.summary_html import exclusive_html
 
     metrics = {
         "min_skill_questions": 20,

@@ -11,7 +11,7 @@ added (conme, sft, expert_iteration, rl_sft) and any backend given. The run dire
     metrics.json    per method: QVR, FDR, SD, LD, skills, ...; exclusive skills; FDR curves; timings
     summary.html    every method the run holds: the metric table (columns defined), skill x method counts,
                     the top failing skills and failure slices with examples and numbered images, the FDR
-                    curve and the exclusive skills (`scotoma.probe.summary`)
+                    curve and the exclusive skills (`scotoma.probe.summary_html`)
     rl/             GRPO run (weights, step log) and banks.json; likewise rl_sft/, sft/, expert_iteration/
 
 Running the same command again resumes: written records are skipped, finished trainings reused, model
@@ -35,7 +35,8 @@ from scotoma.probe.core import ANSWERER_ERROR
 from scotoma.probe.loop import method_records
 from scotoma.probe.metrics import exclusive_skills, fdr_curve, summarize
 from scotoma.probe.rl import train_rl
-from scotoma.probe.summary import failure_examples, print_summary, write_html
+from scotoma.probe.summary import failure_examples, print_summary
+from scotoma.probe.summary_html import write_html
 from scotoma.slices import record_slices
 
 SUMMARY_HTML = "summary.html"
