@@ -1,6 +1,6 @@
 """`write_report(runs, out_dir)`: one self-contained HTML file from run directories, nothing else.
 
-Everything is inside the file: charts are inline SVG drawn in Python (`svg`), thumbnails are base64
+Everything is inside the file: charts are inline SVG drawn in Python (`scotoma.svg`), thumbnails are base64
 PNG, the only script is the gallery filter (plain JavaScript, no library). It opens without a network.
 A small guard records uncaught script errors and console.error calls on <html data-js-errors>, and the
 page sets <body data-ready="1"> once its script has run, so a headless browser can check both.
