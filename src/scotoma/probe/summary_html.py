@@ -139,8 +139,8 @@ def skill_table(metrics: Mapping[str, Any], limit: int = 40) -> str:
     return (
         f"<p class=muted>Skills: {shown}. Questions: judged questions that need the skill; valid: the "
         "valid ones; failures: valid ones the target answered wrongly; FDR = failures / valid.</p>"
-        f'<table id="per-skill"><tr><th rowspan=2>Skill</th>{groups}</tr><tr>{names}</tr>'
-        f"{''.join(body)}</table>"
+        f'<div class="wide"><table id="per-skill"><tr><th rowspan=2>Skill</th>{groups}</tr><tr>{names}</tr>'
+        f"{''.join(body)}</table></div>"
     )
 
 
@@ -174,7 +174,7 @@ th:first-child,td:first-child,.text{text-align:left}th[title]{cursor:help;text-d
 figure{margin:0;text-align:center;font-size:11px}img{border:1px solid #999}td.q{min-width:16em}
 td.skills{font-size:12px;color:#555;min-width:12em}
 dl.definitions{display:grid;grid-template-columns:max-content auto;gap:.1em 1em;font-size:13px;color:#555}
-dt{font-weight:600}dd{margin:0}.muted{color:#777}
+dt{font-weight:600}dd{margin:0}.muted{color:#777}th[colspan]{text-align:center}.wide{overflow-x:auto}
 """
 
 
