@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from scotoma.bench import run_bench
+from scotoma.bench import BenchConfig, run_bench
 from scotoma.engines import EngineConfig, open_model
 from scotoma.models.weights import load_model
 
@@ -44,16 +44,16 @@ def side(name: str, open_it, root: Path, args: argparse.Namespace) -> dict:
     model = open_it()
     startup = time.perf_counter() - started
     try:
-        result = run_bench(
+        config = BenchConfig(
             "world",
             model,
             permute="images",
             data=f"n={args.items}",
-            out_dir=root / name,
             cache=root / f"{name}.sqlite",
             batch_size=args.batch_size,
             n_boot=10,
         )
+        result = run_bench(config, root / name)
     finally:
         close = getattr(model, "close", None)
         if callable(close):

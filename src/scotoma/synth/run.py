@@ -27,7 +27,6 @@ from typing import Any
 
 from scotoma.cache import ResponseCache
 from scotoma.engines import EngineConfig
-from scotoma.progress import progress_bar
 from scotoma.runlog import RunDir
 from scotoma.synth.export import ExportConfig, export_all, store_images
 from scotoma.synth.producers import ModelLike, Producer, make_producer, plan_run
@@ -120,21 +119,21 @@ def run_synth(
     run = RunDir.open(out_dir, f"synth {kind}", spec, seed, overwrite=overwrite)
     producer = Producer(lambda indices, keys: [], StageTimer())
     try:
-        todo = [i for i, key in enumerate(plan.keys) if key not in run.done]
+        todo = run.todo(range(len(plan.keys)), plan.keys.__getitem__)
         if todo:
             response_cache = cache if isinstance(cache, ResponseCache) else ResponseCache(cache)
             producer = make_producer(plan, model_spec, stage_models, response_cache, embed, seed, engine)
-        with progress_bar(f"synth {kind}", total=len(todo)) as bar:
-            for start in range(0, len(todo), batch_size):
-                chunk = todo[start : start + batch_size]
-                records = []
-                for index, made in zip(chunk, producer.produce(chunk, plan.keys), strict=True):
-                    if isinstance(made, SynthDrop):
-                        records.append(dropped_record(plan.keys[index], made.stage, made.reason))
-                    else:
-                        records += [store_images(sample, run.path).to_dict() for sample in made]
-                run.append(records)
-                bar.advance(len(chunk))
+
+        def synthesize(indices: list[int]) -> tuple[list[dict[str, Any]], list[str]]:
+            records = []
+            for index, made in zip(indices, producer.produce(indices, plan.keys), strict=True):
+                if isinstance(made, SynthDrop):  # a drop is a result: written, so a re-run skips it
+                    records.append(dropped_record(plan.keys[index], made.stage, made.reason))
+                else:
+                    records += [store_images(sample, run.path).to_dict() for sample in made]
+            return records, []
+
+        todo.work(synthesize, batch_size, f"synth {kind}")
         seconds = time.perf_counter() - started
         metrics = _finish(run, plan.keys, producer, export, len(todo), seconds, kind, plan.models)
     except BaseException:
@@ -143,9 +142,7 @@ def run_synth(
     finally:
         producer.close()
         run.close()
-    return SynthResult(
-        Path(out_dir), metrics, len(todo), len(plan.keys) - len(todo), time.perf_counter() - started
-    )
+    return SynthResult(Path(out_dir), metrics, len(todo), todo.n_skipped, time.perf_counter() - started)
 
 
 def _finish(
