@@ -62,7 +62,8 @@ def run_round(
         round_index: the round (expert iteration has several).
         n: questioner outputs per sample.
         seed: the questioner's sampling seed (part of the cache key).
-        batch_size: samples per batch (each batch: one questioner, one answerer and one verifier call).
+        batch_size: samples per batch (each batch: one questioner, one answerer and one verifier request,
+            one write to the run; an hf: model splits a request into its own hf:PATH?batch_size=N).
         prefix_length: words in a record's "prefix" field.
         phase: "eval", or "train" for the generation rounds of expert iteration.
         ask: replaces "ask then score" for a batch (ConMe's two turns); must return n completions per

@@ -58,7 +58,7 @@ def synth_visc(
         max_chain_images: most images a chain visits.
         layout: prompt layout, labelled or bare.
         instruction: append the chain instruction to each question.
-        batch_size: indices per model call and per write.
+        batch_size: indices per model request and per write (see `run_synth`).
         force: delete what `out` holds and start over.
         engine: where model calls run: local (default), ray or ray:OPTIONS (scotoma.engines).
         export_formats: the export formats to write (default all: trl, llamafactory, swift, easyr1).
@@ -154,7 +154,7 @@ def synth_s2h(
         relations: a JSONL of relation-labelled images for L2 (scotoma.synth.s2h_relations).
         layout: prompt layout, labelled or bare.
         seed: seeds every draw.
-        batch_size: pairs per model call and per write.
+        batch_size: pairs per model request and per write (see `run_synth`).
         force: delete what `out` holds and start over.
         engine: where model calls run: local (default), ray or ray:OPTIONS (scotoma.engines).
         export_formats: the export formats to write (default all: trl, llamafactory, swift, easyr1).

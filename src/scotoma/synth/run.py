@@ -91,7 +91,8 @@ def run_synth(
         cache: a ResponseCache or its file; default the user cache ($SCOTOMA_CACHE_DIR).
         embed: the sentence encoder of S2H's L3 filter; default all-MiniLM-L6-v2.
         export: how to export; default all formats, the config's layout and S2H's mixture.
-        batch_size: indices per model call and per write to records.jsonl.
+        batch_size: indices per request to each stage's model and per write to records.jsonl; an hf:
+            model splits a request into its own batches (hf:PATH?batch_size=N, default 16).
         overwrite: delete what out_dir holds and start over.
         engine: where the model calls of spec strings run (scotoma.engines): "local" (default), "ray" or
             an EngineConfig; the records are the same either way.
