@@ -262,18 +262,15 @@ def test_corrupt_middle_line_raises(tmp_path):
 WRITER = textwrap.dedent(
     """
     import sys
-    from scotoma.runlog import RunDir, pending
+    from scotoma.runlog import RunDir
     run = RunDir.open(sys.argv[1], "kill test", {"n": 3000}, 0)
     keys = [f"k{i:06d}" for i in range(3000)]
-    batch = []
-    for key in pending(keys, lambda k: k, run):
-        batch.append({"key": key, "pad": "x" * 200})
-        if len(batch) == 7:
-            run.append(batch)
-            batch = []
-            print(len(run), flush=True)
-    if batch:
-        run.append(batch)
+
+    def write(batch):
+        print(len(run), flush=True)  # the records fsynced so far (before this batch)
+        return [{"key": key, "pad": "x" * 200} for key in batch], []
+
+    run.todo(keys, lambda k: k).work(write, batch_size=7, label="kill test")
     """
 )
 
