@@ -149,8 +149,8 @@ def run_bench(config: BenchConfig | None = None, out_dir: str | Path | None = No
     hits = 0
     opened: list[Model] = []  # models this call loaded on the engine, released when it ends
 
-    def on_engine(spec: str, load: Callable[[str], Model] = get_model) -> Model:
-        opened.append(open_model(spec, config.engine, load))
+    def on_engine(name: str, load: Callable[[str], Model] = get_model) -> Model:
+        opened.append(open_model(name, config.engine, load))
         return opened[-1]
 
     try:
@@ -177,9 +177,7 @@ def run_bench(config: BenchConfig | None = None, out_dir: str | Path | None = No
                 if config.chain:
                     conversations = [with_chain_instruction(c) for c in conversations]
                 completions = model.generate(conversations, spec.gen)
-                records, _ = score_batch(bench, chunk, completions, judge, config.chain, conversations)
-                failed = [c for c in completions if c.finish_reason == "error"]
-                return records, [c.error or "the model call failed" for c in failed]
+                return score_batch(bench, chunk, completions, judge, config.chain, conversations)
 
             todo.work(answer, config.batch_size, f"bench {bench.name}")
             hits = model.hits
