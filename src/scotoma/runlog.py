@@ -407,7 +407,7 @@ class Todo(Generic[T]):
     Attributes:
         run: the run directory receiving the records.
         items: the items left, in the order given.
-        n_skipped: items already written when the run was opened (resume).
+        n_skipped: items given that are not left: written before (resume) or repeating an earlier key.
         failures: one message per item whose work failed in `work` (not written).
     """
 
