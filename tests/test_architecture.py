@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "scotoma"
 
 # Left to right; packages in one layer are peers and do not import each other.
 LAYERS = [
-    {"types", "errors", "credentials", "yaml_files", "runlog", "cache", "progress", "prompts"},
+    {"types", "errors", "credentials", "yaml_files", "runlog", "cache", "progress", "prompts", "distributed"},
     {"world"},
     {"models"},
     {"engines"},

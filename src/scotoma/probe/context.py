@@ -10,13 +10,13 @@ questioners trained during the run) enter cache keys with their digest: `get_mod
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scotoma.cache import CachedModel, ResponseCache
+from scotoma.distributed import process_rank
 from scotoma.engines import EngineConfig, close_model, open_model
 from scotoma.judge.chain_inference import DEFAULT_GEN as CHAIN_GEN
 from scotoma.judge.verifiers import Verifier, get_verifier
@@ -113,7 +113,7 @@ class ProbeContext:
         own records in out_dir/.rank<N>: a run directory admits one writer, and only rank 0's is the run.
         """
         out_dir = Path(out_dir)
-        rank = int(os.environ.get("RANK", "0"))
+        rank = process_rank()
         run_path = out_dir if rank == 0 else out_dir / f".rank{rank}"
         # local weights by their digest: a retrained answerer in the same folder is another run
         weights = {role: weights_identity(getattr(config, role)) for role in ("questioner", "answerer")}

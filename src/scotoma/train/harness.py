@@ -11,12 +11,12 @@ safetensors, loadable as `hf:<out>/model`).
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scotoma.distributed import process_rank
 from scotoma.errors import ScotomaError
 from scotoma.models.base import ModelError
 from scotoma.models.hf import HFModel
@@ -82,7 +82,7 @@ def open_run(out_dir: str | Path, recipe: TrainRecipe, samples: int, overwrite: 
     Raises:
         TrainError: `out_dir` already holds a training run and `overwrite` is False.
     """
-    if int(os.environ.get("RANK", "0")) != 0:
+    if process_rank() != 0:
         return None
     config = {"recipe": recipe.to_dict(), "samples": samples}
     run = RunDir.open(out_dir, f"train {recipe.stage}", config, recipe.seed, overwrite=overwrite)
