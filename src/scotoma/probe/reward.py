@@ -37,10 +37,10 @@ from typing import Any
 import numpy as np
 
 from scotoma.distributed import process_rank
+from scotoma.models.messages import completion_text
 from scotoma.probe.banks import BankEntry, MemoryBanks
 from scotoma.probe.core import Probe, question_record
 from scotoma.probe.samples import ProbeSample
-from scotoma.train.rewards import completion_text
 
 COMBINES = ("mean", "sum", "min", "max")
 
