@@ -39,7 +39,7 @@ from scotoma.judge import EXTRACTOR_VERSION, JudgeExtractor
 from scotoma.judge.chain_inference import DEFAULT_GEN as CHAIN_GEN
 from scotoma.judge.chain_inference import with_chain_instruction
 from scotoma.models import Model, ModelError, TooManyImagesError, get_model
-from scotoma.models.weights import load_model, weights_identity
+from scotoma.models.weights import weights_identity
 from scotoma.progress import progress_bar
 from scotoma.runlog import RunDir, pending, write_json_atomic
 from scotoma.types import GenConfig, ImageRef
@@ -253,8 +253,8 @@ def run_bench(
     first_error: str | None = None
     opened: list[Model] = []  # models this call loaded on the engine, released when it ends
 
-    def on_engine(spec: str, load: Callable[[str], Model] = get_model) -> Model:
-        opened.append(open_model(spec, engine, load))
+    def on_engine(spec: str) -> Model:
+        opened.append(open_model(spec, engine, get_model))
         return opened[-1]
 
     try:
@@ -263,7 +263,7 @@ def run_bench(
         if todo:
             response_cache = cache if isinstance(cache, ResponseCache) else ResponseCache(cache)
             model = CachedModel(
-                on_engine(model_spec, load_model) if isinstance(model_spec, str) else model_spec,
+                on_engine(model_spec) if isinstance(model_spec, str) else model_spec,
                 response_cache,
             )
             check_image_counts(model, todo)
