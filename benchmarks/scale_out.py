@@ -31,7 +31,7 @@ import torch
 
 from scotoma.bench import BenchConfig, run_bench
 from scotoma.engines import EngineConfig, open_model
-from scotoma.models.weights import load_model
+from scotoma.models import get_model
 
 
 def records(run_dir: Path) -> list[dict]:
@@ -89,10 +89,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         figures = {
-            f"local, {threads} threads": side("local", lambda: load_model("builtin:answerer"), root, args)
+            f"local, {threads} threads": side("local", lambda: get_model("builtin:answerer"), root, args)
         }
         torch.set_num_threads(1)
-        figures["local, 1 thread"] = side("local1", lambda: load_model("builtin:answerer"), root, args)
+        figures["local, 1 thread"] = side("local1", lambda: get_model("builtin:answerer"), root, args)
         torch.set_num_threads(threads)
         figures[f"ray, {args.actors} actors"] = side(
             "ray", lambda: open_model("builtin:answerer", engine), root, args

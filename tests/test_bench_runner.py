@@ -265,7 +265,7 @@ def test_a_model_retrained_in_the_same_folder_is_not_resumed(tmp_path: Path, mmr
     folder.mkdir()
     (folder / "model.safetensors").write_bytes(b"weights v1")
     monkeypatch.setattr(
-        "scotoma.models.weights.get_model", lambda spec: ScriptedModel(order_sensitive(mmra), spec=spec)
+        "scotoma.bench.runner.get_model", lambda spec: ScriptedModel(order_sensitive(mmra), spec=spec)
     )
     spec, run_dir = f"hf:{folder}", tmp_path / "run"
     config = BenchConfig(mmra, spec, "IQ", "images", cache=tmp_path / "cache.sqlite", limit=2, n_boot=10)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from scotoma.engines import close_model, open_model
 from scotoma.judge import JudgeExtractor
 from scotoma.judge.chain_inference import with_chain_instruction
 from scotoma.models import Model, ModelError, TooManyImagesError, get_model
-from scotoma.models.weights import load_model, weights_identity
+from scotoma.models.weights import weights_identity
 from scotoma.progress import progress_bar
 from scotoma.runlog import RunDir, write_json_atomic
 from scotoma.types import ImageRef
@@ -149,8 +149,8 @@ def run_bench(config: BenchConfig | None = None, out_dir: str | Path | None = No
     hits = 0
     opened: list[Model] = []  # models this call loaded on the engine, released when it ends
 
-    def on_engine(name: str, load: Callable[[str], Model] = get_model) -> Model:
-        opened.append(open_model(name, config.engine, load))
+    def on_engine(name: str) -> Model:
+        opened.append(open_model(name, config.engine, get_model))
         return opened[-1]
 
     try:
@@ -159,7 +159,7 @@ def run_bench(config: BenchConfig | None = None, out_dir: str | Path | None = No
             cache = config.cache
             response_cache = cache if isinstance(cache, ResponseCache) else ResponseCache(cache)
             model = CachedModel(
-                on_engine(model_spec, load_model) if isinstance(model_spec, str) else model_spec,
+                on_engine(model_spec) if isinstance(model_spec, str) else model_spec,
                 response_cache,
             )
             check_image_counts(model, todo.items)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scotoma.engines import EngineConfig
+from scotoma.overrides import override_values
 from scotoma.slices import SLICE_PREFIXES, is_slice_predicate
-from scotoma.train.recipe_files import override_values
 from scotoma.world.skills import SKILLS
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from scotoma.engines import EngineConfig
+from scotoma.overrides import coerce_field, override_values
 from scotoma.probe.banks import PREFIX_SOURCES
 from scotoma.probe.reward import COMBINES, RewardConfig
-from scotoma.train.recipe_files import coerce_field, override_values
 from scotoma.yaml_files import read_yaml_mapping
 
 METHODS = ("rl", "zero_shot", "conme", "sft", "expert_iteration", "rl_sft")

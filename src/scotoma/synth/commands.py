@@ -10,12 +10,12 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
+from scotoma.overrides import override_values
 from scotoma.synth.export import FORMATS, ExportConfig
 from scotoma.synth.run import SynthResult, run_synth
 from scotoma.synth.s2h import S2HConfig
 from scotoma.synth.visc_model import ModelChainConfig
 from scotoma.synth.world_chains import WorldChainConfig
-from scotoma.train.recipe_files import override_values
 
 
 def _listed(values: Sequence[str] | str | None) -> tuple[str, ...]:
