@@ -158,11 +158,13 @@ def evaluate_nlvr(spec: str, limit: int | None = None, seed: int = 0) -> dict[st
     """
     import tempfile
 
+    from scotoma.bench.config import BenchConfig
     from scotoma.bench.metrics import read_records
     from scotoma.bench.runner import run_bench
 
     with tempfile.TemporaryDirectory() as tmp:
-        result = run_bench("nlvr1", spec, "IQ", "images", Path(tmp) / "nlvr1", seed=seed, limit=limit)
+        config = BenchConfig("nlvr1", spec, permute="images", seed=seed, limit=limit)
+        result = run_bench(config, Path(tmp) / "nlvr1")
         targets = Counter(r["target"] for r in read_records(result.run_dir) if r["identity"])
     figures = result.metrics["settings"]["IQ"]
     return {
