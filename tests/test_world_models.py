@@ -247,7 +247,6 @@ def test_evaluations_with_a_scripted_model() -> None:
     assert always_yes["accuracy"] == sum(e.answer == "yes" for e in qa if e.family == "existence") / 2
 
 
-
 def test_world_evaluation_measures_nlvr1_through_bench() -> None:
     """One NLVR1 evaluation: eval-model's figure is bench's (`bench nlvr1 --permute images`)."""
     from scotoma.train.world_eval import evaluate_nlvr
