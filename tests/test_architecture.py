@@ -6,13 +6,26 @@ them (paper 000); the closed loop (probe -> synth -> train -> probe again) is or
 """
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "scotoma"
 
 # Left to right; packages in one layer are peers and do not import each other.
 LAYERS = [
-    {"types", "errors", "credentials", "yaml_files", "runlog", "cache", "progress", "prompts", "svg"},
+    {
+        "types",
+        "errors",
+        "credentials",
+        "yaml_files",
+        "overrides",
+        "distributed",
+        "runlog",
+        "cache",
+        "progress",
+        "prompts",
+        "svg",
+    },
     {"world"},
     {"models"},
     {"engines"},
@@ -117,3 +130,45 @@ def test_importing_the_report_loads_no_ml_framework():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+# One home each: these helpers are defined once, in the module named here, and imported from there.
+HOMES = {
+    "process_rank": "distributed.py",
+    "override_values": "overrides.py",
+    "coerce_field": "overrides.py",
+    "completion_text": "models/messages.py",
+    "weights_identity": "models/weights.py",
+    "get_model": "models/registry.py",
+}
+
+
+def defined_functions(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    return {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+
+def test_shared_helpers_have_one_home():
+    found: dict[str, list[str]] = {name: [] for name in HOMES}
+    for path in PACKAGE.rglob("*.py"):
+        for name in defined_functions(path) & HOMES.keys():
+            found[name].append(path.relative_to(PACKAGE).as_posix())
+    assert found == {name: [home] for name, home in HOMES.items()}
+
+
+def test_only_the_distributed_module_asks_for_the_rank():
+    # the launcher's RANK variable and torch.distributed's get_rank are read in one place (process_rank)
+    askers = [
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if path.name != "distributed.py" and re.search(r"""["']RANK["']|\bget_rank\(""", path.read_text())
+    ]
+    assert not askers, f"use scotoma.distributed.process_rank instead of reading the rank in {askers}"
+
+
+def test_the_home_checker_sees_a_second_definition(tmp_path):
+    twin = tmp_path / "twin.py"
+    twin.write_text(
+        "class A:\n    def completion_text(self):\n        pass\n\ndef process_rank():\n    return 0\n"
+    )
+    assert defined_functions(twin) & HOMES.keys() == {"completion_text", "process_rank"}

@@ -119,7 +119,7 @@ def test_probe_command_reads_yaml(tmp_path, monkeypatch):
     def fake_get_model(spec):
         return ScriptedModel(FIRST if spec == "scripted:q" else "no", spec=spec)
 
-    monkeypatch.setattr("scotoma.models.weights.get_model", fake_get_model)
+    monkeypatch.setattr("scotoma.probe.context.get_model", fake_get_model)
     result = probe_command(
         questioner="scripted:q",
         answerer="scripted:a",

@@ -227,7 +227,7 @@ def test_accuracy_table_against_hand_counts() -> None:
 
 def test_evaluations_with_a_scripted_model() -> None:
     from scotoma.models.scripted import ScriptedModel
-    from scotoma.train.world_eval import evaluate_answerer, evaluate_nlvr, evaluate_questioner, heldout_set
+    from scotoma.train.world_eval import evaluate_answerer, evaluate_questioner, heldout_set
 
     tasks = WorldTasks(CurriculumConfig(), seed=5)
     examples = heldout_set(tasks, "questions", 2)
@@ -246,17 +246,19 @@ def test_evaluations_with_a_scripted_model() -> None:
     always_yes = evaluate_answerer(ScriptedModel("yes"), tasks, 2)["qa"]["family"]["existence"]
     assert always_yes["accuracy"] == sum(e.answer == "yes" for e in qa if e.family == "existence") / 2
 
-    class Example:  # the NLVRExample fields evaluate_nlvr reads
-        def __init__(self, label: bool) -> None:
-            self.sentence, self.label, self.scene = "There is a blue circle.", label, qa[0].scene
 
-        def boxes_in_order(self, k: int):
-            return self.scene.boxes[k:] + self.scene.boxes[:k]
+def test_world_evaluation_measures_nlvr1_through_bench() -> None:
+    """One NLVR1 evaluation: eval-model's figure is bench's (`bench nlvr1 --permute images`)."""
+    from scotoma.train.world_eval import evaluate_nlvr
+    from scotoma.world.nlvr import load_nlvr1
 
-    flips = iter(["true"] * 6 + ["false", "true", "true", "true", "true", "true"])
-    nlvr = evaluate_nlvr(ScriptedModel(lambda c: next(flips)), [Example(True), Example(True)])
-    assert nlvr["accuracy"] == 0.5 and nlvr["majority"] == 1.0
-    assert nlvr["answer_changes_across_orders"] == 0.5 and nlvr["accuracy_all_orders"] == 11 / 12
+    labels = [e.label for e in load_nlvr1()[:3]]
+    nlvr = evaluate_nlvr("scripted:true", limit=3)
+    assert nlvr["examples"] == 3
+    assert nlvr["accuracy"] == nlvr["accuracy_all_orders"] == sum(labels) / 3  # "true" in every order
+    assert nlvr["majority"] == max(sum(labels), 3 - sum(labels)) / 3
+    assert nlvr["answer_changes_across_orders"] == 0.0
+    assert nlvr["measured_by"] == "scotoma bench nlvr1 --model scripted:true --permute images --limit 3"
 
 
 # -- training ---------------------------------------------------------------------------------------------

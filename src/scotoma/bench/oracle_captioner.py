@@ -41,5 +41,5 @@ class OracleCaptioner:
 
 
 def oracle_captioner() -> OracleCaptioner:
-    """The captioner that `--captioner oracle` selects; pass it as `run_bench(captioner_spec=...)`."""
+    """The captioner that `--captioner oracle` selects; pass it as `BenchConfig(captioner=...)`."""
     return OracleCaptioner()

@@ -198,7 +198,11 @@ def eval_model(
     ] = 10,
     questions: Annotated[int, typer.Option(min=0, help="Held-out questioner prompts.")] = 200,
     nlvr: Annotated[
-        int, typer.Option(min=-1, help="NLVR1 dev examples (0 skips; -1 all), each in 6 box orders.")
+        int,
+        typer.Option(
+            min=-1,
+            help="NLVR1 dev statements (0 skips; -1 all), as `scotoma bench nlvr1 --permute images`.",
+        ),
     ] = 500,
     seed: Annotated[
         int, typer.Option(min=0, help="The training seed; the held-out set is derived from it.")

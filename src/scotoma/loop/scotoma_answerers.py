@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scotoma.bench import load_benchmark, run_bench
+from scotoma.bench import BenchConfig, load_benchmark, run_bench
 from scotoma.bench.metrics import read_records
 from scotoma.models.builtin import builtin_models_root
 from scotoma.synth.export import store_image
@@ -87,7 +87,7 @@ def region_figures(model: str, scotoma: Scotoma, out: Path, config: ScotomaTrain
     outside it, the failure rate inside and the accuracy outside."""
     bench = load_benchmark(f"world:n={config.eval_items}", seed=config.eval_seed)
     region = {item.id: in_region(scotoma, item.meta["program"], item.meta["scene"]) for item in bench.items}
-    run = run_bench(bench, model, "IQ", None, out, cache=None, n_boot=200, seed=config.eval_seed)
+    run = run_bench(BenchConfig(bench, model, n_boot=200, seed=config.eval_seed), out)
     counts = {True: [0, 0], False: [0, 0]}
     for record in read_records(run.run_dir):
         tally = counts[region[record["item_id"]]]

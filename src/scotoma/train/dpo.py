@@ -29,7 +29,7 @@ from scotoma.train.data import drop_over_budget, without_control_tokens
 from scotoma.train.harness import (
     TrainResult,
     finish,
-    load_model,
+    load_model_to_train,
     lora_config,
     open_run,
     step_logger,
@@ -68,7 +68,7 @@ def train_dpo(
     out_dir = Path(out_dir)
     run = open_run(out_dir, recipe, len(dataset), overwrite)
     with run or nullcontext():  # a run that fails before its first step is taken back
-        loaded = load_model(recipe, model)
+        loaded = load_model_to_train(recipe, model)
 
         dataset = without_control_tokens(dataset, loaded.processor)
         dataset, dropped = drop_over_budget(dataset, loaded.processor, recipe.max_tokens)

@@ -39,7 +39,7 @@ from scotoma.train.harness import (
     TrainError,
     TrainResult,
     finish,
-    load_model,
+    load_model_to_train,
     lora_config,
     open_run,
     step_logger,
@@ -84,7 +84,7 @@ def train_grpo(
         raise TrainError("GRPO needs at least one reward function (recipe field rewards, or reward_funcs)")
     run = open_run(out_dir, recipe, len(dataset), overwrite)
     with run or nullcontext():  # a run that fails before its first step is taken back
-        loaded = load_model(recipe, model)
+        loaded = load_model_to_train(recipe, model)
         _refuse_llava_onevision_multi_image(loaded.model, dataset)
 
         dataset = without_control_tokens(dataset, loaded.processor)

@@ -11,12 +11,12 @@ safetensors, loadable as `hf:<out>/model`).
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scotoma.distributed import process_rank
 from scotoma.errors import ScotomaError
 from scotoma.models.base import ModelError
 from scotoma.models.hf import HFModel
@@ -82,7 +82,7 @@ def open_run(out_dir: str | Path, recipe: TrainRecipe, samples: int, overwrite: 
     Raises:
         TrainError: `out_dir` already holds a training run and `overwrite` is False.
     """
-    if int(os.environ.get("RANK", "0")) != 0:
+    if process_rank() != 0:
         return None
     config = {"recipe": recipe.to_dict(), "samples": samples}
     run = RunDir.open(out_dir, f"train {recipe.stage}", config, recipe.seed, overwrite=overwrite)
@@ -95,8 +95,9 @@ def open_run(out_dir: str | Path, recipe: TrainRecipe, samples: int, overwrite: 
     return run
 
 
-def load_model(recipe: TrainRecipe, model: HFModel | None = None) -> HFModel:
-    """`model` when given (trained in place), else the recipe's model spec loaded through `get_model`.
+def load_model_to_train(recipe: TrainRecipe, model: HFModel | None = None) -> HFModel:
+    """The model a run trains: `model` when given (trained in place), else the recipe's model spec loaded
+    through `get_model` in the training dtype.
 
     dtype "auto" is bfloat16 for LoRA on a GPU and float32 otherwise: full fine-tuning needs fp32 master
     weights, since lr x weight falls below bfloat16's resolution at the papers' learning rates.
@@ -290,7 +291,7 @@ __all__ = [
     "TrainError",
     "TrainResult",
     "finish",
-    "load_model",
+    "load_model_to_train",
     "lora_config",
     "open_run",
     "sharded_weights",

@@ -5,9 +5,8 @@
   exact-match rate of descriptions; accuracy when asked to describe first, then answer (the chain form);
 - questioner: how often its completions hold well-formed `<response_i>` tags, and the validity rate of
   the questions under the world oracle (paper 000's question validity rate);
-- NLVR1 dev: true/false accuracy on the statements (three boxes each, re-rendered from the structured
-  representation) against the majority class, and how often the answer changes across the six orders
-  of the boxes;
+- NLVR1 dev: through bench (`scotoma bench nlvr1 --permute images`, the one NLVR1 evaluation): accuracy
+  in the original box order and over all six, and how often the answer changes across the orders;
 - throughput: generated completions per second.
 """
 
@@ -16,7 +15,8 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from scotoma.train.world_curriculum import CurriculumConfig, WorldTasks, chain_answer
@@ -24,7 +24,6 @@ from scotoma.train.world_data import WorldExample
 from scotoma.types import GenConfig
 from scotoma.world.answers import is_correct
 from scotoma.world.oracle import judge
-from scotoma.world.scene import Scene
 
 HELDOUT_SEED_OFFSET = 1_000_003  # held-out seed = training seed + this; the training stream never uses it
 MAX_NEW_TOKENS = {"qa": 8, "describe": 192, "chain": 200, "questions": 192}
@@ -147,46 +146,36 @@ def _questions_score(model: Any, examples: Sequence[WorldExample], temperature: 
     }
 
 
-def evaluate_nlvr(model: Any, examples: Iterable[Any], permutations: bool = True) -> dict[str, Any]:
-    """NLVR1 true/false accuracy of an answerer (the statement is the prompt, as in the statement family).
+def evaluate_nlvr(spec: str, limit: int | None = None, seed: int = 0) -> dict[str, Any]:
+    """NLVR1 dev as `scotoma bench nlvr1 --permute images` measures it (the one NLVR1 evaluation; its
+    records are not kept): accuracy over the six box orders, in the original order, and how often the
+    answer changes across the orders.
 
     Args:
-        model: an `HFModel`.
-        examples: `NLVRExample`s (`scotoma.world.nlvr.load_nlvr1`).
-        permutations: also answer the five other orders of the three boxes and report how often the
-            answer changes.
+        spec: the answerer's model spec.
+        limit: the first `limit` statements; None for all 989.
+        seed: bench's seed (only the bootstrap uses it with every order asked).
     """
-    examples = list(examples)
-    orders = range(6) if permutations else range(1)
-    batch = [
-        WorldExample(
-            Scene(e.boxes_in_order(k)), e.sentence, "", "qa", "statement", "true" if e.label else "false"
-        )
-        for e in examples
-        for k in orders
-    ]
-    texts, speed = generate(model, batch, MAX_NEW_TOKENS["qa"])
-    per_example = len(orders)
-    first = texts[::per_example]
-    correct = [is_correct(t, "true" if e.label else "false") for t, e in zip(first, examples, strict=True)]
-    true_share = sum(e.label for e in examples) / len(examples)
-    result = {
-        "examples": len(examples),
-        "accuracy": sum(correct) / len(correct),
-        "majority": max(true_share, 1 - true_share),
-        "answers": dict(Counter(t.strip() for t in first)),
-        "answers_per_s": speed,
+    import tempfile
+
+    from scotoma.bench.config import BenchConfig
+    from scotoma.bench.metrics import read_records
+    from scotoma.bench.runner import run_bench
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = BenchConfig("nlvr1", spec, permute="images", seed=seed, limit=limit)
+        result = run_bench(config, Path(tmp) / "nlvr1")
+        targets = Counter(r["target"] for r in read_records(result.run_dir) if r["identity"])
+    figures = result.metrics["settings"]["IQ"]
+    return {
+        "examples": figures["n_items"],
+        "majority": max(targets.values()) / sum(targets.values()),
+        "accuracy": figures["original_order_accuracy"]["value"],
+        "accuracy_all_orders": figures["accuracy"]["value"],
+        "answer_changes_across_orders": figures["order_sensitivity"]["value"],
+        "measured_by": f"scotoma bench nlvr1 --model {spec} --permute images"
+        + (f" --limit {limit}" if limit else ""),
     }
-    if permutations:
-        groups = [texts[i : i + per_example] for i in range(0, len(texts), per_example)]
-        changed = [len({t.strip() for t in g}) > 1 for g in groups]
-        result["answer_changes_across_orders"] = sum(changed) / len(changed)
-        result["accuracy_all_orders"] = sum(
-            is_correct(t, "true" if e.label else "false")
-            for g, e in zip(groups, examples, strict=True)
-            for t in g
-        ) / len(texts)
-    return result
 
 
 def world_evaluation(
@@ -208,7 +197,6 @@ def world_evaluation(
     import torch
 
     from scotoma.models import get_model
-    from scotoma.world.nlvr import NLVRDataError, load_nlvr1
 
     if kind not in TEST_SET:
         raise ValueError(f"kind={kind!r}: choose answerer or questioner")
@@ -224,12 +212,7 @@ def world_evaluation(
             **evaluate_answerer(model, tasks, TEST_SET[kind]["per_family"])["qa"]["overall"],
         }
         if nlvr:
-            try:
-                examples = load_nlvr1()
-            except NLVRDataError as error:
-                result["nlvr"] = {"skipped": str(error)}
-            else:
-                result["nlvr"] = evaluate_nlvr(model, examples if nlvr < 0 else examples[:nlvr])
+            result["nlvr"] = evaluate_nlvr(spec, None if nlvr < 0 else nlvr, seed)
     else:
         result["heldout"] = evaluate_questioner(model, heldout_set(tasks, "questions", questions))
         small = evaluate_questioner(model, heldout_set(tasks, "questions", TEST_SET[kind]["prompts"]), False)

@@ -180,9 +180,10 @@ def model_readme(record: dict[str, Any]) -> str:
         lines += [
             "## NLVR1 dev (true/false statements, three boxes)",
             "",
-            f"{nlvr['examples']} examples: accuracy {_pct(nlvr['accuracy'])}% (majority class "
-            f"{_pct(nlvr['majority'])}%); the answer changes across the six box orders for "
-            f"{_pct(nlvr.get('answer_changes_across_orders', float('nan')))}% of examples.",
+            f"{nlvr['examples']} examples: accuracy {_pct(nlvr['accuracy'])}% in the original box order, "
+            f"{_pct(nlvr['accuracy_all_orders'])}% over the six orders (majority class "
+            f"{_pct(nlvr['majority'])}%); the answer changes across the orders for "
+            f"{_pct(nlvr['answer_changes_across_orders'])}% of examples (`{nlvr['measured_by']}`).",
             "",
         ]
     lines += ["## Learning curve", "", f"![held-out figures against samples seen]({CURVE})", ""]
