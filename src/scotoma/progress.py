@@ -45,12 +45,14 @@ class ProgressBar:
         description: what the bar measures.
         total: the expected count, or None when unknown.
         completed: how much was advanced so far.
+        status: the figures shown beside the description ("" for none).
     """
 
     def __init__(self, description: str, total: float | None, progress: Progress | None) -> None:
         self.description = description
         self.total = total
         self.completed = 0.0
+        self.status = ""
         self._progress = progress
         self._task: TaskID | None = None
         if progress is not None:
@@ -61,6 +63,13 @@ class ProgressBar:
         self.completed += n
         if self._progress is not None and self._task is not None:
             self._progress.advance(self._task, n)
+
+    def set_status(self, status: str) -> None:
+        """Show `status` (latest figures, e.g. "reward 0.41  FDR 28%") right of the description."""
+        self.status = status
+        if self._progress is not None and self._task is not None:
+            text = f"{self.description}  {status}" if status else self.description
+            self._progress.update(self._task, description=text)
 
     def set_total(self, total: float | None) -> None:
         """Change the expected count, e.g. once it becomes known."""

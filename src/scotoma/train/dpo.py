@@ -32,6 +32,7 @@ from scotoma.train.harness import (
     load_model,
     lora_config,
     open_run,
+    run_trainer,
     step_logger,
     trainer_arguments,
 )
@@ -95,7 +96,7 @@ def train_dpo(
             peft_config=peft_config,
             callbacks=[logger, *callbacks],
         )
-        trainer.train()
+        run_trainer(trainer)
         return finish(trainer, run, logger, loaded.processor, recipe, len(dataset), dropped)
 
 

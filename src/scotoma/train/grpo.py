@@ -42,6 +42,7 @@ from scotoma.train.harness import (
     load_model,
     lora_config,
     open_run,
+    run_trainer,
     step_logger,
     trainer_arguments,
 )
@@ -107,7 +108,7 @@ def train_grpo(
             peft_config=peft_config,
             callbacks=[logger, *callbacks],
         )
-        trainer.train()
+        run_trainer(trainer)
         return finish(trainer, run, logger, loaded.processor, recipe, len(dataset), dropped)
 
 

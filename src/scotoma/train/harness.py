@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -180,8 +181,12 @@ def trainer_arguments(recipe: TrainRecipe, out_dir: Path, dataset: Dataset) -> t
         "lr_scheduler_type": recipe.lr_scheduler_type,
         "weight_decay": recipe.weight_decay,
         "max_grad_norm": recipe.max_grad_norm,
-        "gradient_checkpointing": recipe.gradient_checkpointing,
-        "gradient_checkpointing_kwargs": {"use_reentrant": False} if recipe.gradient_checkpointing else None,
+        # transformers 5 renamed gradient_checkpointing; TRL's configs still default the old name to True,
+        # which warns unless the new one is set
+        "activation_checkpointing": recipe.gradient_checkpointing,
+        "activation_checkpointing_kwargs": (
+            {"use_reentrant": False} if recipe.gradient_checkpointing else None
+        ),
         "bf16": bf16,
         "fp16": recipe.precision == "fp16",
         "use_cpu": not on_gpu,
@@ -224,6 +229,23 @@ def step_logger(run: RunDir | None) -> Any:
                 run.append([record | logs])
 
     return StepLogger()
+
+
+def run_trainer(trainer: Any) -> None:
+    """`trainer.train()` without transformers' own terminal output: its PrinterCallback prints every log
+    dict (~1 KB a step) and its ProgressCallback draws tqdm bars. The logs go to the run directory
+    (`step_logger`) and callers show progress with `scotoma.train.display.training_display`."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    with warnings.catch_warnings():
+        # TRL 1.16 reads the model's deprecated `is_gradient_checkpointing` at every generation; harmless,
+        # and not ours to rename
+        warnings.filterwarnings(
+            "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
+        )
+        trainer.train()
 
 
 def sharded_weights(trainer: Any) -> bool:
@@ -293,6 +315,7 @@ __all__ = [
     "load_model",
     "lora_config",
     "open_run",
+    "run_trainer",
     "sharded_weights",
     "step_logger",
     "trainer_arguments",

@@ -33,6 +33,7 @@ from scotoma.train.harness import (
     load_model,
     lora_config,
     open_run,
+    run_trainer,
     step_logger,
     trainer_arguments,
 )
@@ -97,7 +98,7 @@ def train_sft(
             peft_config=lora_config(recipe, loaded.model),
             callbacks=[logger, *callbacks],
         )
-        trainer.train()
+        run_trainer(trainer)
         return finish(trainer, run, logger, loaded.processor, recipe, len(dataset), dropped)
 
 
