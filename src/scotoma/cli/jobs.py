@@ -35,9 +35,11 @@ def probe(
     With no arguments: shapes-world samples, builtin:questioner trained by GRPO against builtin:answerer
     with the exact oracle as verifier, then the zero-shot baseline on the same images.
     """
+    from scotoma.cli.summary_line import echo_summary
     from scotoma.probe import probe_command
 
-    probe_command(questioner, answerer, verifier, images, config, out, overrides or ())
+    result = probe_command(questioner, answerer, verifier, images, config, out, overrides or ())
+    echo_summary(result.out_dir, result.summary_path)
 
 
 def report(
@@ -45,10 +47,10 @@ def report(
     out: Annotated[Path, typer.Option(help="Folder for report.html.")] = Path("runs/report"),
 ) -> None:
     """Write one self-contained HTML report (tables, radar plots, failure gallery) from run directories."""
+    from scotoma.cli.summary_line import echo_summary
     from scotoma.report import write_report
 
-    path = write_report(runs, out)
-    typer.echo(f"report: {path}")
+    echo_summary(write_report(runs, out))
 
 
 def taxonomy(
@@ -65,6 +67,7 @@ def taxonomy(
     engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "local",
 ) -> None:
     """Build the two-level failure taxonomy (paper 000, section 3.3) of probe runs."""
+    from scotoma.cli.summary_line import echo_summary
     from scotoma.report import taxonomy_for_runs
 
     if not stand_in and (primitives is None or labeller is None):
@@ -72,3 +75,4 @@ def taxonomy(
     models = {} if stand_in else {"primitive_model": primitives, "label_model": labeller, "meta_model": meta}
     built = taxonomy_for_runs(runs, out, stand_in=stand_in, engine=engine, **models)
     typer.echo(f"taxonomy: {len(built.skills)} skills -> {out}")
+    echo_summary(out)
