@@ -42,6 +42,7 @@ from scotoma.train.harness import (
     load_model,
     lora_config,
     open_run,
+    quiet_libraries,
     run_trainer,
     step_logger,
     trainer_arguments,
@@ -84,7 +85,7 @@ def train_grpo(
     if not rewards:
         raise TrainError("GRPO needs at least one reward function (recipe field rewards, or reward_funcs)")
     run = open_run(out_dir, recipe, len(dataset), overwrite)
-    with run or nullcontext():  # a run that fails before its first step is taken back
+    with run or nullcontext(), quiet_libraries():  # a run that fails before its first step is taken back
         loaded = load_model(recipe, model)
         _refuse_llava_onevision_multi_image(loaded.model, dataset)
 

@@ -14,6 +14,8 @@ import math
 import os
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -231,21 +233,43 @@ def step_logger(run: RunDir | None) -> Any:
     return StepLogger()
 
 
+@contextmanager
+def quiet_libraries() -> Iterator[None]:
+    """A training run without the libraries' own terminal output: the tqdm bars of datasets and
+    transformers ("Map", "Casting the dataset", "Loading weights", "Writing model shards", restored
+    after) and one known-harmless FutureWarning. Callers show progress with
+    `scotoma.train.display.training_display`."""
+    import datasets
+    from transformers.utils import logging as transformers_logging
+
+    restore = []
+    if not datasets.are_progress_bars_disabled():
+        datasets.disable_progress_bars()
+        restore.append(datasets.enable_progress_bars)
+    if transformers_logging.is_progress_bar_enabled():
+        transformers_logging.disable_progress_bar()
+        restore.append(transformers_logging.enable_progress_bar)
+    try:
+        with warnings.catch_warnings():
+            # PEFT and TRL 1.16 read the model's deprecated `is_gradient_checkpointing` (TRL at every
+            # generation); harmless, and not ours to rename
+            warnings.filterwarnings(
+                "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
+            )
+            yield
+    finally:
+        for enable in restore:
+            enable()
+
+
 def run_trainer(trainer: Any) -> None:
-    """`trainer.train()` without transformers' own terminal output: its PrinterCallback prints every log
-    dict (~1 KB a step) and its ProgressCallback draws tqdm bars. The logs go to the run directory
-    (`step_logger`) and callers show progress with `scotoma.train.display.training_display`."""
+    """`trainer.train()` without transformers' printing: its PrinterCallback prints every log dict (~1 KB
+    a step) and its ProgressCallback draws tqdm bars. The logs go to the run directory (`step_logger`)."""
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
-    with warnings.catch_warnings():
-        # TRL 1.16 reads the model's deprecated `is_gradient_checkpointing` at every generation; harmless,
-        # and not ours to rename
-        warnings.filterwarnings(
-            "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
-        )
-        trainer.train()
+    trainer.train()
 
 
 def sharded_weights(trainer: Any) -> bool:
@@ -315,6 +339,7 @@ __all__ = [
     "load_model",
     "lora_config",
     "open_run",
+    "quiet_libraries",
     "run_trainer",
     "sharded_weights",
     "step_logger",
