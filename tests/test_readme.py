@@ -23,12 +23,16 @@ ROOT = Path(__file__).resolve().parents[1]
 INSTALL_AND_PROBE = (
     "python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 -e . && .venv/bin/scotoma probe"
 )
-TEST_COMMAND = "python3 -m venv .venv && .venv/bin/pip install -q torch==2.13.0 -e '.[dev]' && .venv/bin/python -m pytest"
+TEST_COMMAND = (
+    "python3 -m venv .venv && .venv/bin/pip install -q torch==2.13.0 -e '.[dev]' "
+    "&& .venv/bin/python -m pytest"
+)
 PROBE_RUN = "runs/probe/builtin_questioner--builtin_answerer--oracle"  # the default run's folder
 SMALL_LOOP = (  # every stage of the loop on a few items (tests/conftest.py's small_loop_config)
     "probe_samples=2 probe_generations=1 eval_items=11 nlvr_limit=4 chains=2 pairs=2 targeted_questions=6 "
     "replay_questions=6 primitive_questions=4 questions_per_row=2 "
-    "sft_overrides=max_steps=2,per_device_train_batch_size=4 dpo_overrides=max_steps=1,per_device_train_batch_size=2"
+    "sft_overrides=max_steps=2,per_device_train_batch_size=4 "
+    "dpo_overrides=max_steps=1,per_device_train_batch_size=2"
 )
 
 
@@ -56,9 +60,10 @@ COMMANDS: dict[str, Case] = {
     TEST_COMMAND: Case(
         "skip", "the test suite itself; CI runs it verbatim (test_ci_runs_the_readme_test_command)"
     ),
-    "scotoma world generate --n 200 --images-per-sample 1-4 --families existence,counting --out runs/world": Case(
-        "default", "20 samples", "--n 20"
-    ),
+    (
+        "scotoma world generate --n 200 --images-per-sample 1-4 --families existence,counting "
+        "--out runs/world"
+    ): Case("default", "20 samples", "--n 20"),
     "scotoma world show runs/world 0": Case("default", summary=False),
     ".venv/bin/pip install -e '.[taxonomy]'": Case(
         "skip", "installs from PyPI; the dev extra the tests run with holds the taxonomy extra"
@@ -66,9 +71,10 @@ COMMANDS: dict[str, Case] = {
     f"scotoma taxonomy {PROBE_RUN} --stand-in --out runs/taxonomy": Case("slow", "reads the main job's run"),
     f"scotoma report {PROBE_RUN} runs/taxonomy --out runs/report": Case("slow", "reads the main job's run"),
     "scotoma bench list": Case("default", summary=False),
-    "scotoma bench mmra --data PATH --model hf:Qwen/Qwen2.5-VL-3B-Instruct --setting IQ,QO --permute images": Case(
-        "skip", "needs MMRA's data (--data PATH) and Qwen2.5-VL-3B's weights from the hub"
-    ),
+    (
+        "scotoma bench mmra --data PATH --model hf:Qwen/Qwen2.5-VL-3B-Instruct --setting IQ,QO "
+        "--permute images"
+    ): Case("skip", "needs MMRA's data (--data PATH) and Qwen2.5-VL-3B's weights from the hub"),
     "scotoma bench world,nlvr1 --model builtin:answerer --out runs/both": Case(
         "default", "6 items per benchmark", "--limit 6 --n-boot 20"
     ),
