@@ -28,9 +28,9 @@ TEST_COMMAND = (
     "&& .venv/bin/python -m pytest"
 )
 PROBE_RUN = "runs/probe/builtin_questioner--builtin_answerer--oracle"  # the default run's folder
-SMALL_LOOP = (  # every stage of the loop on a few items (tests/conftest.py's small_loop_config)
-    "probe_samples=2 probe_generations=1 eval_items=11 nlvr_limit=4 chains=2 pairs=2 targeted_questions=6 "
-    "replay_questions=6 primitive_questions=4 questions_per_row=2 "
+SMALL_LOOP = (  # every stage on a few items (tests/conftest.py's small_loop_config), enough probe to rank
+    "probe_samples=12 probe_generations=1 min_skill_questions=0 eval_items=11 nlvr_limit=4 chains=2 "
+    "pairs=2 targeted_questions=6 replay_questions=6 primitive_questions=4 questions_per_row=2 "
     "sft_overrides=max_steps=2,per_device_train_batch_size=4 "
     "dpo_overrides=max_steps=1,per_device_train_batch_size=2"
 )

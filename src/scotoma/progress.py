@@ -122,6 +122,28 @@ def progress_bar(description: str, total: float | None = None) -> Iterator[Progr
                 progress.remove_task(bar._task)  # an inner bar leaves when done; the outer one stays
 
 
+@contextmanager
+def library_bars_hidden() -> Iterator[None]:
+    """Hide the tqdm bars of datasets and transformers ("Map", "Casting the dataset", "Loading weights",
+    "Writing model shards") for the duration, then restore them: a job shows its own progress, and
+    theirs, drawn even into pipes and logs, would come between its bars."""
+    import datasets
+    from transformers.utils import logging as transformers_logging
+
+    restore = []
+    if not datasets.are_progress_bars_disabled():
+        datasets.disable_progress_bars()
+        restore.append(datasets.enable_progress_bars)
+    if transformers_logging.is_progress_bar_enabled():
+        transformers_logging.disable_progress_bar()
+        restore.append(transformers_logging.enable_progress_bar)
+    try:
+        yield
+    finally:
+        for enable in restore:
+            enable()
+
+
 def track(iterable: Iterable[T], description: str, total: float | None = None) -> Iterator[T]:
     """Yield from `iterable`, advancing a bar by one per item.
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from scotoma.errors import ScotomaError
 from scotoma.models.base import ModelError
 from scotoma.models.hf import HFModel
+from scotoma.progress import library_bars_hidden
 from scotoma.runlog import RunDir
 from scotoma.train.config import TrainRecipe
 from scotoma.train.data import curriculum_order
@@ -235,31 +236,16 @@ def step_logger(run: RunDir | None) -> Any:
 
 @contextmanager
 def quiet_libraries() -> Iterator[None]:
-    """A training run without the libraries' own terminal output: the tqdm bars of datasets and
-    transformers ("Map", "Casting the dataset", "Loading weights", "Writing model shards", restored
-    after) and one known-harmless FutureWarning. Callers show progress with
+    """A training run without the libraries' own terminal output: their tqdm bars
+    (`library_bars_hidden`) and one known-harmless FutureWarning. Callers show progress with
     `scotoma.train.display.training_display`."""
-    import datasets
-    from transformers.utils import logging as transformers_logging
-
-    restore = []
-    if not datasets.are_progress_bars_disabled():
-        datasets.disable_progress_bars()
-        restore.append(datasets.enable_progress_bars)
-    if transformers_logging.is_progress_bar_enabled():
-        transformers_logging.disable_progress_bar()
-        restore.append(transformers_logging.enable_progress_bar)
-    try:
-        with warnings.catch_warnings():
-            # PEFT and TRL 1.16 read the model's deprecated `is_gradient_checkpointing` (TRL at every
-            # generation); harmless, and not ours to rename
-            warnings.filterwarnings(
-                "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
-            )
-            yield
-    finally:
-        for enable in restore:
-            enable()
+    with library_bars_hidden(), warnings.catch_warnings():
+        # PEFT and TRL 1.16 read the model's deprecated `is_gradient_checkpointing` (TRL at every
+        # generation); harmless, and not ours to rename
+        warnings.filterwarnings(
+            "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
+        )
+        yield
 
 
 def run_trainer(trainer: Any) -> None:
