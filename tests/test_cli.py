@@ -76,7 +76,7 @@ def test_train_stages_have_help(stage):
 
 @pytest.mark.integration
 def test_a_short_probe_shows_one_display_and_names_its_summary(tmp_path, monkeypatch):
-    """No printed log dicts, no FutureWarning; the log dicts are in the run directory instead."""
+    """No printed log dicts, library bars or FutureWarning; the log dicts are in the run directory."""
     import json
     import warnings
 
@@ -88,6 +88,7 @@ def test_a_short_probe_shows_one_display_and_names_its_summary(tmp_path, monkeyp
         result = runner.invoke(app, [*args, "--out", str(tmp_path / "p")])
     assert result.exit_code == 0, result.output
     assert "{'loss'" not in result.output and "probe/fdr" not in result.output, result.output
+    assert "it/s]" not in result.output and "examples/s]" not in result.output, result.output  # tqdm bars
     assert not [str(w.message) for w in caught if issubclass(w.category, FutureWarning)]
     last = result.output.strip().splitlines()[-1]
     assert last == f"summary: {tmp_path / 'p' / 'metrics.json'}  html: {tmp_path / 'p' / 'summary.html'}"

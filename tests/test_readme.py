@@ -177,7 +177,9 @@ def run_tier(tier: str, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> list[
         monkeypatch.chdir(cwd)
         result = CliRunner().invoke(app, cli_args(command, case))
         assert result.exit_code == 0, f"{command}\n{result.output}"
-        assert "{'loss'" not in result.output, result.output  # transformers' printed log dicts
+        # neither transformers' printed log dicts nor the libraries' tqdm bars come between the job's lines
+        assert "{'loss'" not in result.output, result.output
+        assert "it/s]" not in result.output and "examples/s]" not in result.output, result.output
         if case.summary:
             html = summary_path(result.output)
             assert html.is_file(), f"{command}: its summary line names no file\n{result.output}"

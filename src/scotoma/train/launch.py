@@ -17,7 +17,7 @@ from scotoma.train.data import load_training_data
 from scotoma.train.display import STAGE_FIELDS, training_display
 from scotoma.train.dpo import train_dpo
 from scotoma.train.grpo import train_grpo
-from scotoma.train.harness import TrainResult, quiet_libraries
+from scotoma.train.harness import TrainResult
 from scotoma.train.sft import train_sft
 
 TRAINERS: dict[str, Callable[..., TrainResult]] = {"sft": train_sft, "dpo": train_dpo, "grpo": train_grpo}
@@ -49,8 +49,7 @@ def train_from_files(
     """
     loaded = load_recipe(stage, recipe, overrides)
     RunDir.check_path(out_dir)  # before the data loads: a wrong --out fails in a second, not minutes
-    with quiet_libraries():
-        dataset = load_training_data(data, stage, loaded.mixing, loaded.seed)
+    dataset = load_training_data(data, stage, loaded.mixing, loaded.seed)
     bar = training_display(display or f"train {stage}", STAGE_FIELDS[stage])
     return TRAINERS[stage](loaded, dataset, out_dir, overwrite=overwrite, callbacks=[bar, *callbacks])
 
