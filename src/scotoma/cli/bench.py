@@ -92,6 +92,7 @@ def bench(
             "give the model under test, e.g. --model builtin:answerer", param_hint="--model"
         )
     from scotoma.bench import BenchConfig, print_results, run_bench, write_html
+    from scotoma.cli.summary_line import echo_summary
 
     names = [name.strip() for name in benchmark.split(",") if name.strip()]
     if len(names) > 1 and data is not None:
@@ -129,6 +130,7 @@ def bench(
         typer.echo(
             f"{result.n_variants} variants ({result.n_new} new) in {result.seconds:.1f} s -> {result.run_dir}"
         )
+        echo_summary(Path(result.run_dir), Path(result.run_dir) / "results.html" if html else None)
         if result.n_errors:
             typer.echo(
                 f"warning: {result.n_errors} variants failed and were not written (e.g. "

@@ -35,9 +35,11 @@ def probe(
     With no arguments: shapes-world samples, builtin:questioner trained by GRPO against builtin:answerer
     with the exact oracle as verifier, then the zero-shot baseline on the same images.
     """
+    from scotoma.cli.summary_line import echo_summary
     from scotoma.probe import probe_command
 
-    probe_command(questioner, answerer, verifier, images, config, out, overrides or ())
+    result = probe_command(questioner, answerer, verifier, images, config, out, overrides or ())
+    echo_summary(result.out_dir, result.summary_path)
 
 
 def report(
@@ -52,6 +54,7 @@ def report(
     ] = None,
 ) -> None:
     """Write one self-contained HTML report (tables, radar plots, failure gallery) from run directories."""
+    from scotoma.cli.summary_line import echo_summary
     from scotoma.report import load_runs, questions_to_embed, write_report
 
     vectors = {}
@@ -60,8 +63,7 @@ def report(
 
         texts = questions_to_embed(load_runs(runs))
         vectors = dict(zip(texts, get_embedder(embedder).encode(texts), strict=True)) if texts else {}
-    path = write_report(runs, out, vectors=vectors)
-    typer.echo(f"report: {path}")
+    echo_summary(write_report(runs, out, vectors=vectors))
 
 
 def taxonomy(
@@ -78,6 +80,7 @@ def taxonomy(
     engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "local",
 ) -> None:
     """Build the two-level failure taxonomy (paper 000, section 3.3) of probe runs."""
+    from scotoma.cli.summary_line import echo_summary
     from scotoma.report import load_runs, taxonomy_questions
     from scotoma.taxonomy import taxonomy_for_runs
 
@@ -87,3 +90,4 @@ def taxonomy(
     questions = taxonomy_questions(load_runs(runs))
     built = taxonomy_for_runs(questions, out, runs=runs, stand_in=stand_in, engine=engine, **models)
     typer.echo(f"taxonomy: {len(built.skills)} skills -> {out}")
+    echo_summary(out)

@@ -62,6 +62,7 @@ def world_generate(
 
     from rich.console import Console
 
+    from scotoma.cli.summary_line import echo_summary
     from scotoma.world.dataset import write_samples
     from scotoma.world.questions import QuestionConfig, QuestionSampler
     from scotoma.world.skills import FAMILIES
@@ -81,6 +82,7 @@ def world_generate(
     start = time.perf_counter()
     metrics = write_samples(sampler, n, out, overwrite=force, workers=workers)
     _world_summary(Console(), metrics, out, time.perf_counter() - start)
+    echo_summary(out)
 
 
 def _world_summary(console: Any, metrics: dict, out: Path, seconds: float) -> None:

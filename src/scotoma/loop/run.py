@@ -121,7 +121,7 @@ def _train(
     if out.exists():
         shutil.rmtree(out)
     settings = [f"model={model}", "merge_lora=true", *overrides]
-    result = train_from_files(stage, recipe, [data], out, settings)
+    result = train_from_files(stage, recipe, [data], out, settings, display=f"loop {stage}")
     summary = _train_summary(result)
     summary_file.write_text(json.dumps(summary, indent=1))
     return f"hf:{result.model_path}", summary

@@ -32,6 +32,8 @@ from scotoma.train.harness import (
     load_model_to_train,
     lora_config,
     open_run,
+    quiet_libraries,
+    run_trainer,
     step_logger,
     trainer_arguments,
 )
@@ -67,7 +69,7 @@ def train_dpo(
 
     out_dir = Path(out_dir)
     run = open_run(out_dir, recipe, len(dataset), overwrite)
-    with run or nullcontext():  # a run that fails before its first step is taken back
+    with run or nullcontext(), quiet_libraries():  # a run that fails before its first step is taken back
         loaded = load_model_to_train(recipe, model)
 
         dataset = without_control_tokens(dataset, loaded.processor)
@@ -95,7 +97,7 @@ def train_dpo(
             peft_config=peft_config,
             callbacks=[logger, *callbacks],
         )
-        trainer.train()
+        run_trainer(trainer)
         return finish(trainer, run, logger, loaded.processor, recipe, len(dataset), dropped)
 
 

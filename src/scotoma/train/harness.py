@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +23,7 @@ from scotoma.distributed import process_rank
 from scotoma.errors import ScotomaError
 from scotoma.models.base import ModelError
 from scotoma.models.hf import HFModel
+from scotoma.progress import library_bars_hidden
 from scotoma.runlog import RunDir
 from scotoma.train.config import TrainRecipe
 from scotoma.train.data import curriculum_order
@@ -181,8 +185,12 @@ def trainer_arguments(recipe: TrainRecipe, out_dir: Path, dataset: Dataset) -> t
         "lr_scheduler_type": recipe.lr_scheduler_type,
         "weight_decay": recipe.weight_decay,
         "max_grad_norm": recipe.max_grad_norm,
-        "gradient_checkpointing": recipe.gradient_checkpointing,
-        "gradient_checkpointing_kwargs": {"use_reentrant": False} if recipe.gradient_checkpointing else None,
+        # transformers 5 renamed gradient_checkpointing; TRL's configs still default the old name to True,
+        # which warns unless the new one is set
+        "activation_checkpointing": recipe.gradient_checkpointing,
+        "activation_checkpointing_kwargs": (
+            {"use_reentrant": False} if recipe.gradient_checkpointing else None
+        ),
         "bf16": bf16,
         "fp16": recipe.precision == "fp16",
         "use_cpu": not on_gpu,
@@ -225,6 +233,30 @@ def step_logger(run: RunDir | None) -> Any:
                 run.append([record | logs])
 
     return StepLogger()
+
+
+@contextmanager
+def quiet_libraries() -> Iterator[None]:
+    """A training run without the libraries' own terminal output: their tqdm bars
+    (`library_bars_hidden`) and one known-harmless FutureWarning. Callers show progress with
+    `scotoma.train.display.training_display`."""
+    with library_bars_hidden(), warnings.catch_warnings():
+        # PEFT and TRL 1.16 read the model's deprecated `is_gradient_checkpointing` (TRL at every
+        # generation); harmless, and not ours to rename
+        warnings.filterwarnings(
+            "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
+        )
+        yield
+
+
+def run_trainer(trainer: Any) -> None:
+    """`trainer.train()` without transformers' printing: its PrinterCallback prints every log dict (~1 KB
+    a step) and its ProgressCallback draws tqdm bars. The logs go to the run directory (`step_logger`)."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    trainer.train()
 
 
 def sharded_weights(trainer: Any) -> bool:
@@ -294,6 +326,8 @@ __all__ = [
     "load_model_to_train",
     "lora_config",
     "open_run",
+    "quiet_libraries",
+    "run_trainer",
     "sharded_weights",
     "step_logger",
     "trainer_arguments",
