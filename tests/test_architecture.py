@@ -32,7 +32,7 @@ LAYERS = [
     {"judge", "serve", "slices"},
     {"train"},
     {"probe", "bench", "synth"},
-    {"taxonomy", "loop"},
+    {"taxonomy", "loop", "world_models"},
     {"report"},
     {"cli"},
 ]

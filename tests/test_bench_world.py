@@ -28,8 +28,8 @@ from scotoma.cli import app
 from scotoma.models import ScriptedModel
 from scotoma.types import Conversation, ImageRef
 from scotoma.world import Box, Filter, Scene, WorldObject, caption_box, judge, load_nlvr1
-from scotoma.world.nlvr import PERMUTATIONS
-from scotoma.world.render import box_image_ref, png_bytes
+from scotoma.world.scenes.nlvr import PERMUTATIONS
+from scotoma.world.scenes.render import box_image_ref, png_bytes
 
 GENERATED = ("world", "world-s2h-l1", "world-s2h-l2", "world-s2h-l3", "world-mmra")
 ORACLE_ANSWERED = ("world", "world-s2h-l1", "world-s2h-l2", "world-s2h-l3")
@@ -337,7 +337,7 @@ def test_split_is_for_benchmarks_that_have_splits(tmp_path):
         run_bench(
             BenchConfig("mmra", "scripted:yes", data="tests/fixtures/mmra_mini", split="test"), tmp_path / "m"
         )
-    from scotoma.world.nlvr import NLVRDataError
+    from scotoma.world.scenes.nlvr import NLVRDataError
 
     with pytest.raises(NLVRDataError, match=r"test\.json"):  # nlvr1 has splits; the shipped copy only dev
         run_bench(BenchConfig("nlvr1", "scripted:yes", limit=2, split="test"), tmp_path / "n")

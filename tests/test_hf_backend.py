@@ -342,7 +342,7 @@ def test_builtin_names_resolve_inside_the_package(monkeypatch, tmp_path):
     import scotoma
     from scotoma.models import builtin
 
-    assert builtin.builtin_models_root() == Path(scotoma.__file__).parent / "world" / "models"
+    assert builtin.builtin_models_root() == Path(scotoma.__file__).parent / "world_models" / "shipped"
     monkeypatch.setattr(builtin, "builtin_models_root", lambda: tmp_path)
     (tmp_path / "answerer").mkdir()
     (tmp_path / "answerer" / "config.json").write_text("{}")

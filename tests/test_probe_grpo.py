@@ -24,8 +24,8 @@ from scotoma.probe.run import run_probe
 from scotoma.probe.samples import ProbeSample
 from scotoma.probe.training import grpo_rows, train_questioner_grpo
 from scotoma.train import GRPORecipe
-from scotoma.world.render import box_image_ref
-from scotoma.world.scene import Box, Scene, WorldObject
+from scotoma.world.scenes.render import box_image_ref
+from scotoma.world.scenes.scene import Box, Scene, WorldObject
 
 pytestmark = pytest.mark.integration
 

@@ -71,7 +71,7 @@ def test_malformed_output_and_answerer_errors():
 
 def test_chain_mode_verifies_the_targets_final_answer():
     from scotoma.judge.chain_inference import chain_instruction
-    from scotoma.world.oracle import judge
+    from scotoma.world.programs.oracle import judge
 
     (sample,) = world_samples(1, seed=1)
     questions = ("Is there a blue circle?", "How many squares are there?")

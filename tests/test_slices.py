@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from scotoma.world.parse import parse
 
 from scotoma.models import ScriptedModel
 from scotoma.models.embed import HashingEmbedder
@@ -20,8 +21,7 @@ from scotoma.slices import (
     wilson_interval,
     world_predicates,
 )
-from scotoma.world.parse import parse
-from scotoma.world.scene import Box, Scene, WorldObject
+from scotoma.world.scenes.scene import Box, Scene, WorldObject
 
 
 def test_wilson_interval_matches_hand_computed_values() -> None:

@@ -11,22 +11,22 @@ from pathlib import Path
 
 import pytest
 
-from scotoma.train.world_curriculum import (
+from scotoma.world.programs.oracle import judge
+from scotoma.world.scenes.captions import caption_scene
+from scotoma.world_models.curriculum import (
     CurriculumConfig,
     WorldTasks,
     chain_answer,
     format_questions,
     questions_prompt,
 )
-from scotoma.train.world_eval import TEST_SET, accuracy_table, parse_questions
-from scotoma.train.world_models import WorldTrainConfig, lr_factor
-from scotoma.world.captions import caption_scene
-from scotoma.world.oracle import judge
+from scotoma.world_models.evaluation import TEST_SET, accuracy_table, parse_questions
+from scotoma.world_models.training import WorldTrainConfig, lr_factor
 
 
 @pytest.fixture(scope="module")
 def world_model():
-    from scotoma.train.world_models import build_world_model
+    from scotoma.world_models.training import build_world_model
 
     return build_world_model(seed=0)
 
@@ -48,9 +48,9 @@ def _tiny_config(**overrides) -> WorldTrainConfig:
 def test_fast_collation_equals_the_processor(world_model, text_first: bool) -> None:
     import torch
 
-    from scotoma.train.world_data import WorldCollator
-    from scotoma.train.world_models import build_world_model
-    from scotoma.world.render import render_box
+    from scotoma.world.scenes.render import render_box
+    from scotoma.world_models.data import WorldCollator
+    from scotoma.world_models.training import build_world_model
 
     _, processor = build_world_model(seed=0, text_first=True) if text_first else world_model
     tasks = WorldTasks(CurriculumConfig(describe_only_samples=0), seed=3)
@@ -112,7 +112,7 @@ def test_response_tags_are_single_plain_tokens_after_a_reload(tmp_path: Path, wo
 
 
 def test_pixel_values_of_a_padded_image_are_zero() -> None:
-    from scotoma.train.world_data import pixel_values
+    from scotoma.world_models.data import pixel_values
 
     tasks = WorldTasks(CurriculumConfig(), seed=0)
     one, three = tasks.describe(0).scene, tasks.describe(2).scene
@@ -212,7 +212,7 @@ def test_lr_schedule() -> None:
 
 
 def test_accuracy_table_against_hand_counts() -> None:
-    from scotoma.train.world_data import WorldExample
+    from scotoma.world_models.data import WorldExample
 
     scene = WorldTasks(CurriculumConfig(), seed=0).describe(0).scene
     rows = [("existence", "yes", ("existence",)), ("existence", "yes", ("existence",)),
@@ -227,7 +227,7 @@ def test_accuracy_table_against_hand_counts() -> None:
 
 def test_evaluations_with_a_scripted_model() -> None:
     from scotoma.models.scripted import ScriptedModel
-    from scotoma.train.world_eval import evaluate_answerer, evaluate_questioner, heldout_set
+    from scotoma.world_models.evaluation import evaluate_answerer, evaluate_questioner, heldout_set
 
     tasks = WorldTasks(CurriculumConfig(), seed=5)
     examples = heldout_set(tasks, "questions", 2)
@@ -249,8 +249,8 @@ def test_evaluations_with_a_scripted_model() -> None:
 
 def test_world_evaluation_measures_nlvr1_through_bench() -> None:
     """One NLVR1 evaluation: eval-model's figure is bench's (`bench nlvr1 --permute images`)."""
-    from scotoma.train.world_eval import evaluate_nlvr
-    from scotoma.world.nlvr import load_nlvr1
+    from scotoma.world.scenes.nlvr import load_nlvr1
+    from scotoma.world_models.evaluation import evaluate_nlvr
 
     labels = [e.label for e in load_nlvr1()[:3]]
     nlvr = evaluate_nlvr("scripted:true", limit=3)
@@ -266,9 +266,9 @@ def test_world_evaluation_measures_nlvr1_through_bench() -> None:
 def test_short_training_changes_parameters_and_lowers_loss(tmp_path: Path, world_model) -> None:
     import torch
 
-    from scotoma.train.world_curriculum import ExampleStream
-    from scotoma.train.world_data import WorldCollator
-    from scotoma.train.world_models import build_world_model, sft_loss, train_world_model
+    from scotoma.world_models.curriculum import ExampleStream
+    from scotoma.world_models.data import WorldCollator
+    from scotoma.world_models.training import build_world_model, sft_loss, train_world_model
 
     config = _tiny_config(lr=3e-3)
     _, processor = world_model
@@ -294,7 +294,7 @@ def test_short_training_changes_parameters_and_lowers_loss(tmp_path: Path, world
 def test_resume_continues_exactly_where_it_stopped(tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
-    from scotoma.train.world_models import train_world_model
+    from scotoma.world_models.training import train_world_model
 
     config = _tiny_config(kind="questioner", curriculum=CurriculumConfig(questions_per_sample=(1, 2)))
     quiet = {"threads": 1, "log": lambda _: None}
@@ -312,7 +312,7 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path: Path) -> None:
 
 
 def test_text_layers_sets_the_depth_of_the_language_model() -> None:
-    from scotoma.train.world_models import build_world_model
+    from scotoma.world_models.training import build_world_model
 
     model, _ = build_world_model(seed=0, text_layers=2)
     assert model.config.text_config.num_hidden_layers == 2 == len(model.model.text_model.layers)
@@ -322,7 +322,7 @@ def test_text_layers_sets_the_depth_of_the_language_model() -> None:
 def test_init_from_starts_from_another_runs_weights(tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
-    from scotoma.train.world_models import train_world_model
+    from scotoma.world_models.training import train_world_model
 
     quiet = {"threads": 1, "log": lambda _: None}
     config = _tiny_config(kind="questioner", curriculum=CurriculumConfig(questions_per_sample=(1, 2)))
@@ -350,8 +350,8 @@ def test_init_from_a_saved_model_folder_records_its_commands(tmp_path: Path, mon
     from safetensors.torch import load_file
 
     from scotoma.models import builtin
-    from scotoma.train.world_models import train_world_model
-    from scotoma.train.world_ship import run_commands, ship_model
+    from scotoma.world_models.shipping import run_commands, ship_model
+    from scotoma.world_models.training import train_world_model
 
     quiet = {"threads": 1, "log": lambda _: None}
     config = _tiny_config(kind="questioner", curriculum=CurriculumConfig(questions_per_sample=(1, 2)))
@@ -379,8 +379,8 @@ def test_init_from_a_saved_model_folder_records_its_commands(tmp_path: Path, mon
 
 
 def test_a_continued_runs_commands_include_those_it_started_from(tmp_path: Path) -> None:
-    from scotoma.train.world_models import train_world_model
-    from scotoma.train.world_ship import run_commands
+    from scotoma.world_models.shipping import run_commands
+    from scotoma.world_models.training import train_world_model
 
     quiet = {"threads": 1, "log": lambda _: None}
     config = _tiny_config(kind="questioner", curriculum=CurriculumConfig(questions_per_sample=(1, 2)))
@@ -396,8 +396,8 @@ def test_a_continued_runs_commands_include_those_it_started_from(tmp_path: Path)
 
 @pytest.mark.integration
 def test_evaluation_records_form_the_learning_curve(tmp_path: Path, monkeypatch) -> None:
-    from scotoma.train import world_eval
-    from scotoma.train.world_models import train_world_model
+    from scotoma.world_models import evaluation as world_eval
+    from scotoma.world_models.training import train_world_model
 
     monkeypatch.setitem(world_eval.MAX_NEW_TOKENS, "questions", 12)  # a random model never stops by itself
 
@@ -412,8 +412,8 @@ def test_evaluation_records_form_the_learning_curve(tmp_path: Path, monkeypatch)
 
 # -- shipping and the shipped models -----------------------------------------------------------------------
 def test_ship_model_writes_weights_readme_and_eval(tmp_path: Path) -> None:
-    from scotoma.train.world_models import train_world_model
-    from scotoma.train.world_ship import ship_model
+    from scotoma.world_models.shipping import ship_model
+    from scotoma.world_models.training import train_world_model
 
     run = tmp_path / "run"
     train_world_model(_tiny_config(), run, samples=4, threads=1, log=lambda _: None)
@@ -440,7 +440,12 @@ def test_shipped_model_matches_its_recorded_accuracy(name: str) -> None:
     if name not in available_builtin_models():
         pytest.skip(f"builtin:{name} is not trained into the package yet (scotoma world train-{name})")
     from scotoma.models import get_model
-    from scotoma.train.world_eval import evaluate_answerer, evaluate_questioner, heldout_set, heldout_tasks
+    from scotoma.world_models.evaluation import (
+        evaluate_answerer,
+        evaluate_questioner,
+        heldout_set,
+        heldout_tasks,
+    )
 
     record = json.loads((builtin_path(name) / "eval.json").read_text())
     recorded = record["evaluation"]["test_set"]

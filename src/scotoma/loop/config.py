@@ -1,7 +1,7 @@
 """`LoopConfig`: every knob of `scotoma loop` (find, fix, verify), with a help string each.
 
 Seeds are kept apart on purpose: the built-in models were trained on world streams of seed 0 and
-evaluated on seed 0 + 1,000,003 (`scotoma.train.world_eval`); the loop's held-out measurement uses
+evaluated on seed 0 + 1,000,003 (`scotoma.world_models.evaluation`); the loop's held-out measurement uses
 `eval_seed`, its probe `probe_seed` and its training data `data_seed`, so no measured item is a
 training item.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from scotoma.engines import EngineConfig
 from scotoma.overrides import override_values
 from scotoma.slices import SLICE_PREFIXES, is_slice_predicate
-from scotoma.world.skills import SKILLS
+from scotoma.world.programs.skills import SKILLS
 
 
 @dataclass

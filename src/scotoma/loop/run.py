@@ -31,7 +31,7 @@ from scotoma.loop.data import build_training_data
 from scotoma.loop.measure import Measurement, measure, worst_skills, worst_slices
 from scotoma.runlog import RunDir
 from scotoma.train import TrainResult, train_from_files
-from scotoma.world.skills import FAMILY_SKILLS
+from scotoma.world.programs.skills import FAMILY_SKILLS
 
 TARGET_DROP = 1 / 3  # relative fall of the targeted failure rate
 MAX_FAMILY_LOSS = 0.02

@@ -22,7 +22,7 @@ def get_model(spec: str, **options: Any) -> Model:
     Args:
         spec: "hf:<path or hub id>", "builtin:<name>", "openai:<model>@<base_url>", "vllm:<path>",
             "scripted:<text>" or "scotoma:<name>" (an exact world target with a planted blind spot,
-            `scotoma.world.scotomas`); options may follow after "?", e.g.
+            `scotoma.world.scenes.scotomas`); options may follow after "?", e.g.
             "hf:Qwen/Qwen2.5-VL-3B-Instruct?max_pixels=200704".
         **options: the same options as keyword arguments; they win over those in the string.
 

@@ -30,7 +30,7 @@ from typing import Any
 from scotoma.models.builtin import builtin_models_root
 from scotoma.models.spec import ModelSpec
 from scotoma.types import Conversation, ImageRef
-from scotoma.world.lexicon import NUMBER_WORDS
+from scotoma.world.programs.lexicon import NUMBER_WORDS
 
 _OPEN = re.compile(r"<\s*response\s*_?\s*(\d+)\s*>", re.IGNORECASE)
 _CLOSE = re.compile(r"<\s*/\s*response\s*_?\s*(\d+)\s*>", re.IGNORECASE)
