@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from scotoma.probe.prompts import format_questions
 from scotoma.world.programs.oracle import judge
 from scotoma.world.scenes.captions import caption_scene
 from scotoma.world_models.curriculum import (
     CurriculumConfig,
     WorldTasks,
     chain_answer,
-    format_questions,
     questions_prompt,
 )
-from scotoma.world_models.evaluation import TEST_SET, accuracy_table, parse_questions
+from scotoma.world_models.evaluation import TEST_SET, accuracy_table, asked_questions
 from scotoma.world_models.training import WorldTrainConfig, lr_factor
 
 
@@ -193,13 +193,28 @@ def test_questioner_targets_are_valid_questions_in_tags() -> None:
     tasks = WorldTasks(CurriculumConfig(questions_per_sample=(3, 3)), seed=0)
     for index in range(6):
         example = tasks.questioner_example(index)
-        questions = parse_questions(example.target)
+        questions = asked_questions(example.target)
         assert example.prompt == questions_prompt(len(questions), len(example.scene.boxes))
         assert 1 <= len(questions) <= 3 and len(set(questions)) == len(questions)
         assert all(judge(q, example.scene).valid for q in questions)
     assert questions_prompt(1, 1) == "ask one question about the image ."
-    assert format_questions(["a ?", "b ?"]) == "<response_1> a ? </response_1> <response_2> b ? </response_2>"
-    assert parse_questions("<response_1> x </response_1><response_2>y</response_3>") == ["x"]
+    # one format: the probe's (`probe.prompts`); the targets are its lines, read back as the probe reads
+    assert example.target == format_questions(questions)
+    assert asked_questions("<response_1> x </response_1>< response _ 2 >y") == ["x", "y"]
+    assert asked_questions("is there a circle ?") == []  # tags only: untagged text is no question here
+
+
+def test_world_questioner_targets_tokenize_as_before() -> None:
+    """The shared format writes one tag pair per line; the world tokenizer reads the same ids as from the
+    spaced form the shipped questioner was trained on, so its training commands still reproduce it."""
+    from transformers import AutoTokenizer
+
+    from scotoma.models.builtin import builtin_path
+
+    tokenizer = AutoTokenizer.from_pretrained(str(builtin_path("questioner")))
+    spaced = "<response_1> is there a blue circle ? </response_1> <response_2> how many ? </response_2>"
+    lines = format_questions(["is there a blue circle ?", "how many ?"])
+    assert tokenizer(lines)["input_ids"] == tokenizer(spaced)["input_ids"]
 
 
 def test_lr_schedule() -> None:
@@ -232,13 +247,13 @@ def test_evaluations_with_a_scripted_model() -> None:
     tasks = WorldTasks(CurriculumConfig(), seed=5)
     examples = heldout_set(tasks, "questions", 2)
     # per prompt: one valid question (the target's first), one unparseable, one two-in-one question
-    first = parse_questions(examples[0].target)[0]
+    first = asked_questions(examples[0].target)[0]
     canned = f"<response_1> {first} </response_1><response_2> blue blue ? </response_2>"
     result = evaluate_questioner(ScriptedModel(canned), examples[:1])
     assert result["sampled"]["validity_rate"] == 0.5  # a scripted model samples the same text
     assert result["questions"] == 2 and result["validity_rate"] == 0.5
     assert result["reasons"] == {"valid": 1, "grammatical": 1}
-    assert result["well_formed"] == (1.0 if len(parse_questions(examples[0].target)) == 2 else 0.0)
+    assert result["well_formed"] == (1.0 if len(asked_questions(examples[0].target)) == 2 else 0.0)
 
     qa = heldout_set(tasks, "qa", 2)
     oracle = evaluate_answerer(ScriptedModel([e.answer for e in qa]), tasks, 2)  # answers in request order

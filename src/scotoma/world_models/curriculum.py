@@ -24,8 +24,14 @@ import dataclasses
 import random
 from dataclasses import dataclass, field
 
+from scotoma.probe.prompts import (
+    WORLD_QUESTIONER_PROMPT,
+    fill,
+    format_questions,
+    questioner_fields,
+    shipped_prompt,
+)
 from scotoma.world.programs.language import render
-from scotoma.world.programs.lexicon import NUMBER_WORDS
 from scotoma.world.programs.skills import FAMILIES, SKILLS
 from scotoma.world.sampling.questions import QuestionConfig, QuestionSampler
 from scotoma.world.sampling.random_programs import random_valid_program
@@ -42,14 +48,10 @@ def describe_prompt(n_images: int) -> str:
 
 
 def questions_prompt(n_questions: int, n_images: int) -> str:
-    """ "ask three questions about the images ." (the questioner's prompt)."""
-    noun = "question" if n_questions == 1 else "questions"
-    return f"ask {NUMBER_WORDS[n_questions]} {noun} about the {'image' if n_images == 1 else 'images'} ."
-
-
-def format_questions(questions: list[str]) -> str:
-    """ "<response_1> q1 </response_1> <response_2> q2 </response_2>" (paper 000's tags)."""
-    return " ".join(f"<response_{i}> {q} </response_{i}>" for i, q in enumerate(questions, start=1))
+    """ "ask three questions about the images .": the probe's world questioner prompt
+    (`probe/prompts/questioner_world_v1.txt`), filled, so training and probing ask the same words."""
+    fields = questioner_fields(n_questions, n_images)
+    return "".join(fill(shipped_prompt(WORLD_QUESTIONER_PROMPT), (), "", **fields))
 
 
 def chain_answer(text: str) -> str:
@@ -262,6 +264,5 @@ __all__ = [
     "approximate_length",
     "chain_answer",
     "describe_prompt",
-    "format_questions",
     "questions_prompt",
 ]

@@ -12,24 +12,23 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from scotoma.probe.prompts import parse_questions
 from scotoma.types import GenConfig
 from scotoma.world.programs.answers import is_correct
 from scotoma.world.programs.oracle import judge
 from scotoma.world_models.curriculum import CurriculumConfig, WorldTasks, chain_answer
-from scotoma.world_models.data import WorldExample
+from scotoma.world_models.data import MAX_QUESTIONS, WorldExample
 
 HELDOUT_SEED_OFFSET = 1_000_003  # held-out seed = training seed + this; the training stream never uses it
 MAX_NEW_TOKENS = {"qa": 8, "describe": 192, "chain": 200, "questions": 192}
 #: The small fixed evaluation recorded at shipping time and repeated by the shipped-model test.
 TEST_SET: dict[str, dict[str, int]] = {"answerer": {"per_family": 10}, "questioner": {"prompts": 32}}
-_TAG = re.compile(r"<response_(\d+)>(.*?)</response_\1>", re.S)
 
 
 def heldout_tasks(seed: int, config: CurriculumConfig | None = None) -> WorldTasks:
@@ -108,9 +107,9 @@ def evaluate_answerer(
     return result
 
 
-def parse_questions(text: str) -> list[str]:
-    """The questions inside `<response_i>...</response_i>` tags, in order of appearance."""
-    return [body.strip() for _, body in _TAG.findall(text)]
+def asked_questions(text: str) -> list[str]:
+    """The questions of a questioner completion, read as the probe reads them (`probe.prompts`, tags only)."""
+    return [q for q in parse_questions(text, MAX_QUESTIONS, strict=True).questions if q is not None]
 
 
 def evaluate_questioner(model: Any, examples: Sequence[WorldExample], sampled: bool = True) -> dict[str, Any]:
@@ -128,8 +127,8 @@ def evaluate_questioner(model: Any, examples: Sequence[WorldExample], sampled: b
 
 def _questions_score(model: Any, examples: Sequence[WorldExample], temperature: float) -> dict[str, Any]:
     texts, speed = generate(model, examples, MAX_NEW_TOKENS["questions"], temperature)
-    asked = [len(_TAG.findall(e.target)) for e in examples]
-    questions = [parse_questions(t) for t in texts]
+    asked = [len(asked_questions(e.target)) for e in examples]
+    questions = [asked_questions(t) for t in texts]
     verdicts = [judge(q, e.scene) for e, qs in zip(examples, questions, strict=True) for q in qs]
     reasons = Counter(v.reason or "valid" for v in verdicts)
     flat = [q for qs in questions for q in qs]
@@ -250,6 +249,7 @@ __all__ = [
     "HELDOUT_SEED_OFFSET",
     "TEST_SET",
     "accuracy_table",
+    "asked_questions",
     "evaluate_answerer",
     "evaluate_nlvr",
     "evaluate_questioner",
@@ -257,6 +257,5 @@ __all__ = [
     "headline",
     "heldout_set",
     "heldout_tasks",
-    "parse_questions",
     "world_evaluation",
 ]
