@@ -1,8 +1,7 @@
-"""Data flows one way (ARCHITECTURE.md): a package imports only from layers to its left.
+"""Data flows one way (docs/architecture.md): a package imports only from layers to its left.
 
-One change from ARCHITECTURE.md's table: `train` sits left of probe, bench and synth. Its scripts are
-generic TRL + PEFT recipes that need no job's code, while probe trains its questioner with GRPO through
-them (paper 000); the closed loop (probe -> synth -> train -> probe again) is orchestrated above them.
+The layer table and why `train` sits below the jobs and `world_models` above them are in
+docs/architecture.md; this file enforces its rules, and the doc lists them.
 """
 
 import ast
@@ -71,7 +70,7 @@ def test_every_package_has_a_layer():
         if path.is_dir() and not (path / "__init__.py").exists():
             continue
         assert name in RANK, (
-            f"scotoma.{name} is not placed in a layer; add it to ARCHITECTURE.md and this test"
+            f"scotoma.{name} is not placed in a layer; add it to docs/architecture.md and this test"
         )
 
 
@@ -172,3 +171,11 @@ def test_the_home_checker_sees_a_second_definition(tmp_path):
         "class A:\n    def completion_text(self):\n        pass\n\ndef process_rank():\n    return 0\n"
     )
     assert defined_functions(twin) & HOMES.keys() == {"completion_text", "process_rank"}
+
+
+def test_the_architecture_doc_places_every_package():
+    """docs/architecture.md is the living design: every package placed here appears in its layer table."""
+    doc = (PACKAGE.parents[1] / "docs" / "architecture.md").read_text()
+    table = doc.split("## Layers", 1)[1].split("## ", 1)[0]
+    missing = sorted(name for name in RANK if f"`{name}`" not in table)
+    assert not missing, f"docs/architecture.md's layer table does not name: {', '.join(missing)}"

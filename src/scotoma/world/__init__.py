@@ -1,5 +1,5 @@
 """The shapes world: NLVR1-style scenes, their images, question programs with an exact oracle, and a
-balanced question sampler. The embedded default of every scotoma job (see ARCHITECTURE.md, "The world").
+balanced question sampler. The embedded default of every scotoma job (see docs/architecture.md, "The world").
 
     >>> from scotoma.world import QuestionConfig, QuestionSampler, judge
     >>> sample = QuestionSampler(QuestionConfig(images_per_sample=3), seed=0).sample(0)
