@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from scotoma.world.parse import parse
 
 from scotoma.models import ScriptedModel
 from scotoma.models.embed import HashingEmbedder
@@ -21,6 +20,7 @@ from scotoma.slices import (
     wilson_interval,
     world_predicates,
 )
+from scotoma.world.programs.parse import parse
 from scotoma.world.scenes.scene import Box, Scene, WorldObject
 
 

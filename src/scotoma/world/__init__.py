@@ -7,8 +7,9 @@ balanced question sampler. The embedded default of every scotoma job (see docs/a
     True
 
 Three functions keep their module's name and are imported from there, so that the package attribute
-stays the module: `scotoma.world.programs.language.render` (program -> English), `scotoma.world.parse.parse`
-(English -> program) and `scotoma.world.programs.skills` (a program's skills).
+stays the module: `scotoma.world.programs.language.render` (program -> English),
+`scotoma.world.programs.parse.parse` (English -> program) and `scotoma.world.programs.nodes.skills` (a
+program's skills).
 """
 
 from scotoma.world.programs.answers import is_correct, normalize_answer

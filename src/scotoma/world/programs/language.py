@@ -3,7 +3,7 @@
     >>> render(Count(Filter("circle", "blue"), image=2), variant=1)
     'In Image 2, how many blue circles are there?'
 
-The parser (`scotoma.world.parse.parse`) reads every rendered sentence back as the same program.
+The parser (`scotoma.world.programs.parse.parse`) reads every rendered sentence back as the same program.
 `world_vocabulary()` lists every token (lowercase, as `tokenize` splits text) that a template or an
 answer can produce, for a word-level tokenizer.
 """

@@ -70,7 +70,7 @@ def judge(question: str | Any, scene: Scene) -> Verdict:
     """Decide the four validity criteria and, for a valid question, its answer.
 
     Args:
-        question: English text (parsed with `scotoma.world.parse.parse`) or a program.
+        question: English text (parsed with `scotoma.world.programs.parse.parse`) or a program.
         scene: the sample; Image k is `scene.boxes[k - 1]`.
 
     Returns:
