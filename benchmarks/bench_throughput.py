@@ -24,7 +24,15 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from scotoma.bench import Benchmark, Item, PermuteConfig, build_conversation, make_variants, run_bench
+from scotoma.bench import (
+    BenchConfig,
+    Benchmark,
+    Item,
+    PermuteConfig,
+    build_conversation,
+    make_variants,
+    run_bench,
+)
 from scotoma.bench.settings import PROMPT_STYLES
 from scotoma.models import ScriptedModel
 from scotoma.types import Completion, Conversation, GenConfig, ImageRef
@@ -92,10 +100,11 @@ def per_item_loop(bench: Benchmark, model, config: GenConfig) -> tuple[float, in
 
 def runner(bench: Benchmark, model, config: GenConfig, batch: int, root: Path, tag: str) -> tuple[float, int]:
     started = time.perf_counter()
-    result = run_bench(
-        bench, model, "IQ", "images", root / f"run-{tag}", cache=root / f"cache-{tag}.sqlite",
-        gen=config, batch_size=batch, n_boot=200,
+    bench_config = BenchConfig(
+        bench, model, permute="images", cache=root / f"cache-{tag}.sqlite",
+        max_new_tokens=config.max_new_tokens, batch_size=batch, n_boot=200,
     )  # fmt: skip
+    result = run_bench(bench_config, root / f"run-{tag}")
     assert result.cache_hits == 0 and result.n_new == result.n_variants
     return time.perf_counter() - started, result.n_variants
 

@@ -39,7 +39,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-ANSWERER = REPO / "src" / "scotoma" / "world" / "models" / "answerer"
+ANSWERER = REPO / "src" / "scotoma" / "world_models" / "shipped" / "answerer"
 TORCH = "torch==2.13.0"
 # What each consumer's venv gets: the consumer pinned, and for EasyR1 what verl/utils/dataset.py imports
 # (its requirements.txt pins transformers<5 and wants vLLM and flash-attn, which loading data never needs).

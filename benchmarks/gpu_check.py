@@ -167,21 +167,20 @@ def stage_grpo(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def stage_bench(state: dict[str, Any]) -> dict[str, Any]:
-    from scotoma.bench import run_bench
+    from scotoma.bench import BenchConfig, run_bench
 
     spec = saved_model(state)
     started = time.perf_counter()
-    result = run_bench(
+    config = BenchConfig(
         "nlvr1",
         f"{spec}&batch_size=64",
-        "IQ",
-        "images",
-        Path(tempfile.mkdtemp(prefix="gpu-bench-")),
-        limit=state["size"]["statements"],
+        permute="images",
         max_image_orders=None,
+        limit=state["size"]["statements"],
         n_boot=200,
         cache=Path(tempfile.mkdtemp(prefix="gpu-cache-")) / "responses.sqlite",
     )
+    result = run_bench(config, Path(tempfile.mkdtemp(prefix="gpu-bench-")))
     seconds = time.perf_counter() - started
     return {
         "variants": result.n_variants,

@@ -6,8 +6,8 @@
 
 Data: `$SCOTOMA_NLVR1_DIR/dev/dev.json`, by default `../shared/data/nlvr1` next to the repository
 (NLVR1, Suhr et al. 2017, CC-BY-4.0). The world language was not written to cover NLVR1; the parse-only
-templates in `scotoma.world.statements` read its most common phrasings. A sentence counts as read when
-it parses to a Statement; agreement is measured on those whose program the oracle judges valid.
+templates in `scotoma.world.programs.statements` read its most common phrasings. A sentence counts as read
+when it parses to a Statement; agreement is measured on those whose program the oracle judges valid.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import json
 import os
 from pathlib import Path
 
-from scotoma.world.oracle import judge
-from scotoma.world.parse import ParseError, parse
-from scotoma.world.programs import Statement
-from scotoma.world.scene import Scene
+from scotoma.world.programs.nodes import Statement
+from scotoma.world.programs.oracle import judge
+from scotoma.world.programs.parse import ParseError, parse
+from scotoma.world.scenes.scene import Scene
 
 
 def nlvr_dir() -> Path:

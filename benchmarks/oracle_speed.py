@@ -18,11 +18,11 @@ import statistics
 import time
 from pathlib import Path
 
-from scotoma.world import parse as parse_module
-from scotoma.world.language import render
-from scotoma.world.oracle import judge
-from scotoma.world.sampling import random_program
-from scotoma.world.scene import Scene
+from scotoma.world.programs import parse as parse_module
+from scotoma.world.programs.language import render
+from scotoma.world.programs.oracle import judge
+from scotoma.world.sampling.random_programs import random_program
+from scotoma.world.scenes.scene import Scene
 
 
 def _times(pairs: list) -> list[float]:

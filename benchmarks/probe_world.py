@@ -19,7 +19,7 @@ spent in the reward. Then the claims of issue 5, each PASS or FAIL:
 `--stand-in` replaces the built-in models, for use before they are trained: a tiny Idefics3 questioner
 fine-tuned here for a minute or two on world questions in the <response_i> format (it knows the world's
 language but nothing of the target), and an exact target with a planted blind spot, `scotoma:NAME`
-(`--scotoma`, default count-cap-3: at most three objects of each box seen; see scotoma.world.scotomas).
+(`--scotoma`, default count-cap-3: at most three objects of each box seen; see scotoma.world.scenes.scotomas).
 The numbers then say whether RL finds that blind spot, not how a trained VLM behaves (benchmarks/
 scotoma_recall.py scores the finding against the planted region). Results go to <out>/benchmark.json.
 """
@@ -54,8 +54,8 @@ def stand_in_questioner(out: Path, rows: int = 3000) -> str:
     from scotoma.probe.prompts import PromptSet
     from scotoma.probe.training import sft_rows
     from scotoma.train import SFTRecipe, to_dataset, train_sft
-    from scotoma.train.world_data import RESPONSE_TAGS
-    from scotoma.train.world_models import world_vocabulary_words
+    from scotoma.world_models.data import RESPONSE_TAGS
+    from scotoma.world_models.training import world_vocabulary_words
 
     model_dir = out / "sft" / "model"
     if (model_dir / "config.json").is_file():

@@ -6,7 +6,8 @@
 
 Agreement of an example: the share of the 400x100 strip's pixels whose RGB values are identical between
 the shipped `dev-<identifier>-0.png` and `render_strip(Scene.from_nlvr(structured_rep))`. The data is
-found as `scotoma.world.nlvr.find_root` does (--root, else $SCOTOMA_NLVR1_DIR, else ../shared/data/nlvr1).
+found as `scotoma.world.scenes.nlvr.find_root` does (--root, else $SCOTOMA_NLVR1_DIR, else
+../shared/data/nlvr1).
 """
 
 from __future__ import annotations
@@ -18,10 +19,16 @@ from collections import Counter
 
 import numpy as np
 
-from scotoma.world.generate import SceneSampler
-from scotoma.world.nlvr import PERMUTATIONS, NLVRExample, load_nlvr1, match_permutation, pixel_agreement
-from scotoma.world.render import box_image_ref, render_strip_array
-from scotoma.world.specs import SceneConfig
+from scotoma.world.sampling.generate import SceneSampler
+from scotoma.world.sampling.specs import SceneConfig
+from scotoma.world.scenes.nlvr import (
+    PERMUTATIONS,
+    NLVRExample,
+    load_nlvr1,
+    match_permutation,
+    pixel_agreement,
+)
+from scotoma.world.scenes.render import box_image_ref, render_strip_array
 
 
 def strip_agreement(example: NLVRExample) -> float:

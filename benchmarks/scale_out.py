@@ -29,9 +29,9 @@ from pathlib import Path
 
 import torch
 
-from scotoma.bench import run_bench
+from scotoma.bench import BenchConfig, run_bench
 from scotoma.engines import EngineConfig, open_model
-from scotoma.models.weights import load_model
+from scotoma.models import get_model
 
 
 def records(run_dir: Path) -> list[dict]:
@@ -44,16 +44,16 @@ def side(name: str, open_it, root: Path, args: argparse.Namespace) -> dict:
     model = open_it()
     startup = time.perf_counter() - started
     try:
-        result = run_bench(
+        config = BenchConfig(
             "world",
             model,
             permute="images",
             data=f"n={args.items}",
-            out_dir=root / name,
             cache=root / f"{name}.sqlite",
             batch_size=args.batch_size,
             n_boot=10,
         )
+        result = run_bench(config, root / name)
     finally:
         close = getattr(model, "close", None)
         if callable(close):
@@ -89,10 +89,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         figures = {
-            f"local, {threads} threads": side("local", lambda: load_model("builtin:answerer"), root, args)
+            f"local, {threads} threads": side("local", lambda: get_model("builtin:answerer"), root, args)
         }
         torch.set_num_threads(1)
-        figures["local, 1 thread"] = side("local1", lambda: load_model("builtin:answerer"), root, args)
+        figures["local, 1 thread"] = side("local1", lambda: get_model("builtin:answerer"), root, args)
         torch.set_num_threads(threads)
         figures[f"ray, {args.actors} actors"] = side(
             "ray", lambda: open_model("builtin:answerer", engine), root, args

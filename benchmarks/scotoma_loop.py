@@ -26,7 +26,7 @@ from pathlib import Path
 
 from scotoma.loop import LoopConfig, run_loop
 from scotoma.loop.scotoma_answerers import ScotomaTrainConfig, region_figures
-from scotoma.world.scotomas import get_scotoma
+from scotoma.world.scenes.scotomas import get_scotoma
 
 GAP_SHARE = 2 / 3
 MAX_MINUTES = 30

@@ -36,7 +36,7 @@ from scotoma.probe import ProbeConfig, run_probe
 from scotoma.probe.config import parse_overrides
 from scotoma.probe.samples import world_samples
 from scotoma.slices import MIN_SUPPORT, question_predicates, rank_slices
-from scotoma.world.scotomas import SCOTOMAS, Scotoma, get_scotoma, in_region
+from scotoma.world.scenes.scotomas import SCOTOMAS, Scotoma, get_scotoma, in_region
 
 TOP = 3
 EVERY = 16  # re-rank the slices every this many questions for the first-found count

@@ -21,7 +21,7 @@ from pathlib import Path
 from scotoma.loop.data import world_question_rows
 from scotoma.models import get_model
 from scotoma.train.data import load_jsonl, token_length, token_lengths
-from scotoma.world.questions import QuestionConfig
+from scotoma.world.sampling.questions import QuestionConfig
 
 
 def main() -> None:

@@ -17,11 +17,11 @@ import time
 
 import torch
 
-from scotoma.train.world_curriculum import CurriculumConfig, ExampleStream, WorldTasks
-from scotoma.train.world_data import WorldCollator
-from scotoma.train.world_eval import generate, heldout_set, heldout_tasks
-from scotoma.train.world_models import WorldTrainConfig, build_world_model, sft_loss
-from scotoma.world.render import render_box
+from scotoma.world.scenes.render import render_box
+from scotoma.world_models.curriculum import CurriculumConfig, ExampleStream, WorldTasks
+from scotoma.world_models.data import WorldCollator
+from scotoma.world_models.evaluation import generate, heldout_set, heldout_tasks
+from scotoma.world_models.training import WorldTrainConfig, build_world_model, sft_loss
 
 
 def per_second(n: int, seconds: float) -> float:

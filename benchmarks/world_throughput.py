@@ -22,13 +22,13 @@ import random
 import time
 from collections.abc import Callable
 
-from scotoma.world.dataset import summarize
-from scotoma.world.generate import SceneSampler
-from scotoma.world.language import render
-from scotoma.world.oracle import judge
-from scotoma.world.questions import QuestionConfig, QuestionSampler
-from scotoma.world.render import box_image_ref
-from scotoma.world.sampling import random_valid_program
+from scotoma.world.programs.language import render
+from scotoma.world.programs.oracle import judge
+from scotoma.world.sampling.dataset import summarize
+from scotoma.world.sampling.generate import SceneSampler
+from scotoma.world.sampling.questions import QuestionConfig, QuestionSampler
+from scotoma.world.sampling.random_programs import random_valid_program
+from scotoma.world.scenes.render import box_image_ref
 
 
 def timed(work: Callable[[], object]) -> tuple[float, float, object]:

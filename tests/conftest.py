@@ -34,7 +34,7 @@ def _nlvr1_corpus() -> None:
 @pytest.fixture
 def nlvr1_with_images() -> list:
     """The NLVR1 dev examples, skipping the test where the corpus' PNGs are not at hand."""
-    from scotoma.world.nlvr import load_nlvr1
+    from scotoma.world.scenes.nlvr import load_nlvr1
 
     examples = load_nlvr1()
     if not examples[0].has_images:

@@ -1,25 +1,37 @@
-"""Data flows one way (ARCHITECTURE.md): a package imports only from layers to its left.
+"""Data flows one way (docs/architecture.md): a package imports only from layers to its left.
 
-One change from ARCHITECTURE.md's table: `train` sits left of probe, bench and synth. Its scripts are
-generic TRL + PEFT recipes that need no job's code, while probe trains its questioner with GRPO through
-them (paper 000); the closed loop (probe -> synth -> train -> probe again) is orchestrated above them.
+The layer table and why `train` sits below the jobs and `world_models` above them are in
+docs/architecture.md; this file enforces its rules, and the doc lists them.
 """
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "scotoma"
 
 # Left to right; packages in one layer are peers and do not import each other.
 LAYERS = [
-    {"types", "errors", "credentials", "yaml_files", "runlog", "cache", "progress", "prompts"},
+    {
+        "types",
+        "errors",
+        "credentials",
+        "yaml_files",
+        "overrides",
+        "distributed",
+        "runlog",
+        "cache",
+        "progress",
+        "prompts",
+        "svg",
+    },
     {"world"},
     {"models"},
     {"engines"},
     {"judge", "serve", "slices"},
     {"train"},
     {"probe", "bench", "synth"},
-    {"taxonomy", "loop"},
+    {"taxonomy", "loop", "world_models"},
     {"report"},
     {"cli"},
 ]
@@ -58,7 +70,7 @@ def test_every_package_has_a_layer():
         if path.is_dir() and not (path / "__init__.py").exists():
             continue
         assert name in RANK, (
-            f"scotoma.{name} is not placed in a layer; add it to ARCHITECTURE.md and this test"
+            f"scotoma.{name} is not placed in a layer; add it to docs/architecture.md and this test"
         )
 
 
@@ -80,3 +92,90 @@ def test_the_checker_catches_a_violation(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("from scotoma.probe.loop import run\nimport scotoma.report\n")
     assert imported_scotoma_packages(bad) == {"probe", "report"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, at any depth (lazy imports inside functions too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+HEAVY = ("scotoma.models", "torch", "transformers", "sentence_transformers")
+
+
+def test_the_report_receives_vectors_and_never_imports_models():
+    """The report reads run directories and draws; embedding questions is its callers' job (the CLI)."""
+    bad = [
+        f"{path.relative_to(PACKAGE)} imports {module}"
+        for path in (PACKAGE / "report").rglob("*.py")
+        for module in imported_modules(path)
+        if module.split(".")[0] in HEAVY or module.startswith(HEAVY[0])
+    ]
+    assert not bad, "\n".join(bad)
+
+
+def test_importing_the_report_loads_no_ml_framework():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, scotoma.report; "
+        "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+# One home each: these helpers are defined once, in the module named here, and imported from there.
+HOMES = {
+    "process_rank": "distributed.py",
+    "override_values": "overrides.py",
+    "coerce_field": "overrides.py",
+    "completion_text": "models/messages.py",
+    "weights_identity": "models/weights.py",
+    "get_model": "models/registry.py",
+}
+
+
+def defined_functions(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    return {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+
+def test_shared_helpers_have_one_home():
+    found: dict[str, list[str]] = {name: [] for name in HOMES}
+    for path in PACKAGE.rglob("*.py"):
+        for name in defined_functions(path) & HOMES.keys():
+            found[name].append(path.relative_to(PACKAGE).as_posix())
+    assert found == {name: [home] for name, home in HOMES.items()}
+
+
+def test_only_the_distributed_module_asks_for_the_rank():
+    # the launcher's RANK variable and torch.distributed's get_rank are read in one place (process_rank)
+    askers = [
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if path.name != "distributed.py" and re.search(r"""["']RANK["']|\bget_rank\(""", path.read_text())
+    ]
+    assert not askers, f"use scotoma.distributed.process_rank instead of reading the rank in {askers}"
+
+
+def test_the_home_checker_sees_a_second_definition(tmp_path):
+    twin = tmp_path / "twin.py"
+    twin.write_text(
+        "class A:\n    def completion_text(self):\n        pass\n\ndef process_rank():\n    return 0\n"
+    )
+    assert defined_functions(twin) & HOMES.keys() == {"completion_text", "process_rank"}
+
+
+def test_the_architecture_doc_places_every_package():
+    """docs/architecture.md is the living design: every package placed here appears in its layer table."""
+    doc = (PACKAGE.parents[1] / "docs" / "architecture.md").read_text()
+    table = doc.split("## Layers", 1)[1].split("## ", 1)[0]
+    missing = sorted(name for name in RANK if f"`{name}`" not in table)
+    assert not missing, f"docs/architecture.md's layer table does not name: {', '.join(missing)}"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from scotoma.bench import Benchmark, Item, read_records, run_bench
-from scotoma.types import GenConfig, ImageRef
+from scotoma.bench import BenchConfig, Benchmark, Item, read_records, run_bench
+from scotoma.types import ImageRef
 
 
 @pytest.mark.integration
@@ -17,9 +17,10 @@ def test_runner_with_a_tiny_hf_model(tiny_hf_model, tmp_path: Path) -> None:
     pictures = tuple(ImageRef.from_pil(Image.new("RGB", (56, 56), (60 * i, 90, 200))) for i in range(3))
     items = [Item("a", pictures, "is there a blue circle ?", "yes", "yes_no")]
     bench = Benchmark("tiny", "1", items, prompt_style="bare")
-    gen = GenConfig(max_new_tokens=4)
-    result = run_bench(bench, model, "IQ", "images", tmp_path / "run", cache=tmp_path / "c.sqlite", gen=gen,
-                       batch_size=8, n_boot=50)  # fmt: skip
+    config = BenchConfig(
+        bench, model, permute="images", cache=tmp_path / "c.sqlite", max_new_tokens=4, batch_size=8, n_boot=50
+    )
+    result = run_bench(config, tmp_path / "run")
     records = read_records(result.run_dir)
     assert result.n_variants == len(records) == 6  # 3! image orders
     assert all(isinstance(r["output"], str) and r["prompt_tokens"] > 0 for r in records)
@@ -32,8 +33,7 @@ def test_runner_with_a_tiny_hf_model(tiny_hf_model, tmp_path: Path) -> None:
         "empty",
     }
     # the same run again, into a new directory: every answer comes from the cache
-    again = run_bench(bench, model, "IQ", "images", tmp_path / "run2", cache=tmp_path / "c.sqlite", gen=gen,
-                      batch_size=8, n_boot=50)  # fmt: skip
+    again = run_bench(config, tmp_path / "run2")
     assert again.cache_hits == 6 and [r["output"] for r in read_records(again.run_dir)] == [
         r["output"] for r in records
     ]

@@ -13,6 +13,7 @@ import pytest
 from rich.console import Console
 
 from scotoma.bench import (
+    BenchConfig,
     compare_runs,
     html_page,
     load_benchmark,
@@ -64,10 +65,16 @@ def order_sensitive(benchmark, sorry_without_images: bool = True):
 
 def test_run_counts_batches_and_figures(tmp_path: Path, mmra) -> None:
     model = ScriptedModel(order_sensitive(mmra), spec="scripted:order-sensitive")
-    result = run_bench(
-        mmra, model, ["IQ", "QO"], "images,options", tmp_path / "run", batch_size=16,
-        cache=tmp_path / "cache.sqlite", n_boot=200,
-    )  # fmt: skip
+    config = BenchConfig(
+        mmra,
+        model,
+        ["IQ", "QO"],
+        "images,options",
+        batch_size=16,
+        cache=tmp_path / "cache.sqlite",
+        n_boot=200,
+    )
+    result = run_bench(config, tmp_path / "run")
     qo_variants = IQ_ORIGINAL_ORDER  # QO: option rotations only
     assert result.n_variants == IQ_VARIANTS + qo_variants and result.n_new == result.n_variants
     assert model.calls == -(-result.n_variants // 16)  # one model call per batch of 16 variants
@@ -111,28 +118,29 @@ def test_resume_skips_done_variants_and_the_cache_answers_lost_ones(tmp_path: Pa
     cache = tmp_path / "cache.sqlite"
     model = ScriptedModel(order_sensitive(mmra), spec="scripted:resume")
     run_dir = tmp_path / "run"
-    run_bench(mmra, model, "IQ", "images", run_dir, cache=cache, n_boot=50)
+    config = BenchConfig(mmra, model, "IQ", "images", cache=cache, n_boot=50)
+    run_bench(config, run_dir)
     calls = model.calls
-    again = run_bench(mmra, model, "IQ", "images", run_dir, cache=cache, n_boot=50)
+    again = run_bench(config, run_dir)
     assert (again.n_skipped, again.n_new, model.calls) == (again.n_variants, 0, calls)
 
     # a crash that lost the last 5 records: the re-run writes them again, from the cache
     lines = (run_dir / "records.jsonl").read_text().splitlines(keepends=True)
     (run_dir / "records.jsonl").write_text("".join(lines[:-5]))
-    repaired = run_bench(mmra, model, "IQ", "images", run_dir, cache=cache, n_boot=50)
+    repaired = run_bench(config, run_dir)
     assert (repaired.n_new, repaired.cache_hits, model.calls) == (5, 5, calls)
     assert len(read_records(run_dir)) == repaired.n_variants
 
     with pytest.raises(RunDirError, match="different config"):
-        run_bench(mmra, model, "QO", None, run_dir, cache=cache)
+        run_bench(BenchConfig(mmra, model, "QO", cache=cache), run_dir)
 
 
 def test_too_many_images_fails_before_any_call(tmp_path: Path, mmra) -> None:
     small = ScriptedModel("A", spec="scripted:one-image", max_images=1)
     with pytest.raises(TooManyImagesError, match="use the DQ or QO setting"):
-        run_bench(mmra, small, "IQ", None, tmp_path / "run", cache=tmp_path / "c.sqlite")
+        run_bench(BenchConfig(mmra, small, "IQ", cache=tmp_path / "c.sqlite"), tmp_path / "run")
     assert small.calls == 0
-    assert run_bench(mmra, small, "QO", None, tmp_path / "qo", cache=tmp_path / "c.sqlite").n_new == 12
+    assert run_bench(BenchConfig(mmra, small, "QO", cache=tmp_path / "c.sqlite"), tmp_path / "qo").n_new == 12
 
 
 class FlakyModel:
@@ -158,9 +166,10 @@ class FlakyModel:
 
 def test_failed_calls_are_left_for_the_rerun(tmp_path: Path, mmra) -> None:
     model = FlakyModel(ScriptedModel(order_sensitive(mmra), spec="scripted:flaky"), "furniture layout")
-    first = run_bench(mmra, model, "IQ", None, tmp_path / "run", cache=tmp_path / "c.sqlite", n_boot=50)
+    config = BenchConfig(mmra, model, "IQ", cache=tmp_path / "c.sqlite", n_boot=50)
+    first = run_bench(config, tmp_path / "run")
     assert (first.n_errors, first.n_new, first.metrics["n_missing"]) == (1, 11, 1)
-    second = run_bench(mmra, model, "IQ", None, tmp_path / "run", cache=tmp_path / "c.sqlite", n_boot=50)
+    second = run_bench(config, tmp_path / "run")
     assert (second.n_errors, second.n_new, second.metrics["n_missing"]) == (0, 1, 0)
 
 
@@ -178,10 +187,11 @@ def test_descriptions_and_judge_extraction(tmp_path: Path, mmra) -> None:
     judge = ScriptedModel(
         lambda c: "NONE" if "Yes or No" in c.messages[-1].text else "B", spec="scripted:judge"
     )
-    result = run_bench(
-        mmra, ScriptedModel(vague, spec="scripted:vague"), "DQ", "images", tmp_path / "run",
-        captioner_spec=captioner, judge_spec=judge, cache=tmp_path / "c.sqlite", n_boot=50,
+    config = BenchConfig(
+        mmra, ScriptedModel(vague, spec="scripted:vague"), "DQ", "images",
+        captioner=captioner, judge=judge, cache=tmp_path / "c.sqlite", n_boot=50,
     )  # fmt: skip
+    result = run_bench(config, tmp_path / "run")
     assert sorted(described) == sorted({i.sha256 for item in mmra.items for i in item.images})  # once each
     dq = result.metrics["settings"]["DQ"]
     choice_variants = sum(
@@ -194,7 +204,7 @@ def test_descriptions_and_judge_extraction(tmp_path: Path, mmra) -> None:
     assert judge.calls == 1  # all unparsed outputs of the one batch went to the judge together
     assert result.metrics["judge"] == "scripted:judge" and result.metrics["captioner"].startswith("function:")
     with pytest.raises(ValueError, match="need image descriptions"):
-        run_bench(mmra, ScriptedModel("A"), "IDQ", None, tmp_path / "other")
+        BenchConfig(mmra, ScriptedModel("A"), "IDQ")
 
 
 def test_chain_mode_asks_for_a_chain_and_scores_its_final_answer(tmp_path: Path, mmra) -> None:
@@ -211,11 +221,10 @@ def test_chain_mode_asks_for_a_chain_and_scores_its_final_answer(tmp_path: Path,
         return f"Step_1: Is (A) right?\nFocus: Image1\nAnswer: (A) maybe\nFinal_answer: {final}"
 
     plain = run_bench(
-        mmra, ScriptedModel(direct, spec="scripted:d"), "IQ", None, tmp_path / "plain", n_boot=50
+        BenchConfig(mmra, ScriptedModel(direct, spec="scripted:d"), n_boot=50), tmp_path / "plain"
     )
-    result = run_bench(
-        mmra, ScriptedModel(chained, spec="scripted:c"), "IQ", None, tmp_path / "chain", n_boot=50, chain=True
-    )
+    chain = BenchConfig(mmra, ScriptedModel(chained, spec="scripted:c"), n_boot=50, chain=True)
+    result = run_bench(chain, tmp_path / "chain")
     assert result.metrics["chain"] is True and result.metrics["gen"].max_new_tokens == 512
     accuracy = [r.metrics["settings"]["IQ"]["accuracy"]["value"] for r in (result, plain)]
     assert accuracy == [1.0, 1.0]
@@ -228,8 +237,8 @@ def test_compare_runs(tmp_path: Path, mmra) -> None:
     sensitive = ScriptedModel(order_sensitive(mmra), spec="scripted:a")
     # B always sees the item's first image first, so it is always right
     steady = ScriptedModel(lambda c: order_sensitive(mmra)(_original_first(c, mmra)), spec="scripted:b")
-    run_a = run_bench(mmra, sensitive, "IQ", "images", tmp_path / "a", cache=cache, n_boot=50)
-    run_b = run_bench(mmra, steady, "IQ", "images", tmp_path / "b", cache=cache, n_boot=50)
+    run_a = run_bench(BenchConfig(mmra, sensitive, "IQ", "images", cache=cache, n_boot=50), tmp_path / "a")
+    run_b = run_bench(BenchConfig(mmra, steady, "IQ", "images", cache=cache, n_boot=50), tmp_path / "b")
     assert run_b.metrics["settings"]["IQ"]["accuracy"]["value"] == 1.0
     comparison = compare_runs(run_a.run_dir, run_b.run_dir, n_boot=200)
     iq = comparison["settings"]["IQ"]
@@ -256,12 +265,13 @@ def test_a_model_retrained_in_the_same_folder_is_not_resumed(tmp_path: Path, mmr
     folder.mkdir()
     (folder / "model.safetensors").write_bytes(b"weights v1")
     monkeypatch.setattr(
-        "scotoma.models.weights.get_model", lambda spec: ScriptedModel(order_sensitive(mmra), spec=spec)
+        "scotoma.bench.runner.get_model", lambda spec: ScriptedModel(order_sensitive(mmra), spec=spec)
     )
     spec, run_dir = f"hf:{folder}", tmp_path / "run"
-    run_bench(mmra, spec, "IQ", "images", run_dir, cache=tmp_path / "cache.sqlite", limit=2, n_boot=10)
+    config = BenchConfig(mmra, spec, "IQ", "images", cache=tmp_path / "cache.sqlite", limit=2, n_boot=10)
+    run_bench(config, run_dir)
     recorded = json.loads((run_dir / "spec.json").read_text())["config"]["weights"]
     assert recorded.startswith(f"{spec}#")
     (folder / "model.safetensors").write_bytes(b"weights v2")  # a second training into the same folder
     with pytest.raises(RunDirError):
-        run_bench(mmra, spec, "IQ", "images", run_dir, cache=tmp_path / "cache.sqlite", limit=2, n_boot=10)
+        run_bench(config, run_dir)

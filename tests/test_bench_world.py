@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from scotoma.bench import PermuteConfig, load_benchmark, make_variants, run_bench
+from scotoma.bench import BenchConfig, PermuteConfig, load_benchmark, make_variants, run_bench
 from scotoma.bench.nlvr1 import SHIPPED_ORDERS, is_tower_box
 from scotoma.bench.oracle_captioner import box_of, oracle_captioner, remember_boxes
 from scotoma.bench.permute import image_orders, referenced_positions_in
@@ -28,8 +28,8 @@ from scotoma.cli import app
 from scotoma.models import ScriptedModel
 from scotoma.types import Conversation, ImageRef
 from scotoma.world import Box, Filter, Scene, WorldObject, caption_box, judge, load_nlvr1
-from scotoma.world.nlvr import PERMUTATIONS
-from scotoma.world.render import box_image_ref, png_bytes
+from scotoma.world.scenes.nlvr import PERMUTATIONS
+from scotoma.world.scenes.render import box_image_ref, png_bytes
 
 GENERATED = ("world", "world-s2h-l1", "world-s2h-l2", "world-s2h-l3", "world-mmra")
 ORACLE_ANSWERED = ("world", "world-s2h-l1", "world-s2h-l2", "world-s2h-l3")
@@ -171,10 +171,11 @@ def oracle_model(bench) -> ScriptedModel:
 def test_run_bench_in_all_four_settings_with_the_oracle_captioner(tmp_path: Path) -> None:
     bench = load_benchmark("world", seed=4, n=24)
     model = oracle_model(bench)
-    result = run_bench(
-        bench, model, "IQ,DQ,IDQ,QO", "images", tmp_path / "run", oracle_captioner(),
-        cache=tmp_path / "cache.sqlite", n_boot=100,
+    config = BenchConfig(
+        bench, model, "IQ,DQ,IDQ,QO", "images", captioner=oracle_captioner(), cache=tmp_path / "cache.sqlite",
+        n_boot=100,
     )  # fmt: skip
+    result = run_bench(config, tmp_path / "run")
     settings = result.metrics["settings"]
     assert set(settings) == {"IQ", "DQ", "IDQ", "QO"} and result.n_errors == 0
     orders = sum(len(image_orders(item)) for item in bench.items)
@@ -215,10 +216,10 @@ def mmra_oracle(bench) -> ScriptedModel:
 
 def test_world_mmra_runs_in_the_mmra_prompt_with_images_and_options_permuted(tmp_path: Path) -> None:
     bench = load_benchmark("world-mmra", seed=6, n=16)
-    result = run_bench(
-        bench, mmra_oracle(bench), "IQ", "images,options", tmp_path / "run",
-        cache=tmp_path / "cache.sqlite", n_boot=100,
-    )  # fmt: skip
+    config = BenchConfig(
+        bench, mmra_oracle(bench), permute="images,options", cache=tmp_path / "cache.sqlite", n_boot=100
+    )
+    result = run_bench(config, tmp_path / "run")
     iq = result.metrics["settings"]["IQ"]
     swapped = sum(len(image_orders(item)) - 1 for item in bench.items)
     assert swapped == 8 and iq["accuracy"]["value"] == 1.0 and iq["group_accuracy"]["value"] == 1.0
@@ -330,15 +331,13 @@ def test_several_benchmarks_generation_options_and_logged_prompts(tmp_path):
 
 
 def test_split_is_for_benchmarks_that_have_splits(tmp_path):
-    from scotoma.bench import run_bench
-
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['split'\]"):  # the suite's own check
-        run_bench("world", "scripted:yes", out_dir=tmp_path / "w", limit=2, split="test")
+        run_bench(BenchConfig("world", "scripted:yes", limit=2, split="test"), tmp_path / "w")
     with pytest.raises(ValueError, match="takes no split option"):
         run_bench(
-            "mmra", "scripted:yes", out_dir=tmp_path / "m", data="tests/fixtures/mmra_mini", split="test"
+            BenchConfig("mmra", "scripted:yes", data="tests/fixtures/mmra_mini", split="test"), tmp_path / "m"
         )
-    from scotoma.world.nlvr import NLVRDataError
+    from scotoma.world.scenes.nlvr import NLVRDataError
 
     with pytest.raises(NLVRDataError, match=r"test\.json"):  # nlvr1 has splits; the shipped copy only dev
-        run_bench("nlvr1", "scripted:yes", out_dir=tmp_path / "n", limit=2, split="test")
+        run_bench(BenchConfig("nlvr1", "scripted:yes", limit=2, split="test"), tmp_path / "n")

@@ -72,3 +72,27 @@ def test_bench_without_a_model_says_what_to_give():
 def test_train_stages_have_help(stage):
     result = runner.invoke(app, ["train", stage, "--help"])
     assert result.exit_code == 0 and "--recipe" in result.output
+
+
+@pytest.mark.integration
+def test_a_short_probe_shows_one_display_and_names_its_summary(tmp_path, monkeypatch):
+    """No printed log dicts, library bars or FutureWarning; the log dicts are in the run directory."""
+    import json
+    import warnings
+
+    monkeypatch.setenv("SCOTOMA_CACHE_DIR", str(tmp_path / "cache"))
+    grpo = "max_steps=2,num_generations=2,per_device_train_batch_size=4,device=cpu"
+    args = ["probe", "world_samples=2", "eval_generations=1", "embedder=hashing", f"recipe_overrides={grpo}"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = runner.invoke(app, [*args, "--out", str(tmp_path / "p")])
+    assert result.exit_code == 0, result.output
+    assert "{'loss'" not in result.output and "probe/fdr" not in result.output, result.output
+    assert "it/s]" not in result.output and "examples/s]" not in result.output, result.output  # tqdm bars
+    assert not [str(w.message) for w in caught if issubclass(w.category, FutureWarning)]
+    last = result.output.strip().splitlines()[-1]
+    assert last == f"summary: {tmp_path / 'p' / 'metrics.json'}  html: {tmp_path / 'p' / 'summary.html'}"
+    assert (tmp_path / "p" / "metrics.json").is_file() and (tmp_path / "p" / "summary.html").is_file()
+    steps = (tmp_path / "p" / "rl" / "grpo" / "records.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in steps] == [1, 2]
+    assert all("probe/fdr" in json.loads(line) for line in steps)

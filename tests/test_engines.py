@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from scotoma.bench import run_bench
+from scotoma.bench import BenchConfig, run_bench
 from scotoma.cli import app
 from scotoma.engines import EngineConfig, open_model
 from scotoma.engines.ray_pool import RayModelPool, shares
@@ -141,7 +141,7 @@ def answerer_pool(cluster: Any) -> Any:
 @pytest.fixture(scope="module")
 def local_bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("local_bench")
-    run_bench(model_spec="builtin:answerer", out_dir=out, cache=out / "cache.sqlite", **BENCH)
+    run_bench(BenchConfig(model="builtin:answerer", cache=out / "cache.sqlite", **BENCH), out)
     return out
 
 
@@ -149,7 +149,7 @@ def local_bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_bench_world_on_two_actors_writes_the_local_engines_records(
     answerer_pool: RayModelPool, local_bench: Path, tmp_path: Path
 ) -> None:
-    result = run_bench(model_spec=answerer_pool, out_dir=tmp_path, cache=tmp_path / "c.sqlite", **BENCH)
+    result = run_bench(BenchConfig(model=answerer_pool, cache=tmp_path / "c.sqlite", **BENCH), tmp_path)
     assert result.n_new == result.n_variants > 2 * BENCH["batch_size"]
     assert records(tmp_path) == records(local_bench)
 
@@ -189,10 +189,8 @@ def test_bench_on_the_command_line_with_the_ray_engine(
 def test_a_killed_actor_is_replaced_and_nothing_is_lost_or_doubled(cluster: Any, tmp_path: Path) -> None:
     config = EngineConfig(kind="ray", actors=2, cpus=0)
     local = run_bench(
-        model_spec=echo_loader()("scripted:echo"),
-        out_dir=tmp_path / "local",
-        cache=tmp_path / "l.sqlite",
-        **BENCH,
+        BenchConfig(model=echo_loader()("scripted:echo"), cache=tmp_path / "l.sqlite", **BENCH),
+        tmp_path / "local",
     )
     pool = RayModelPool("scripted:echo", echo_loader(seconds_per_answer=0.05), config)
     killed: list[Any] = []
@@ -216,7 +214,7 @@ def test_a_killed_actor_is_replaced_and_nothing_is_lost_or_doubled(cluster: Any,
 
     try:
         result = run_bench(
-            model_spec=KillsAnActor(), out_dir=tmp_path / "ray", cache=tmp_path / "r.sqlite", **BENCH
+            BenchConfig(model=KillsAnActor(), cache=tmp_path / "r.sqlite", **BENCH), tmp_path / "ray"
         )
     finally:
         pool.close()
@@ -229,7 +227,7 @@ def test_a_killed_actor_is_replaced_and_nothing_is_lost_or_doubled(cluster: Any,
 
 DRIVER = """
 import os, signal, sys
-from scotoma.bench import run_bench
+from scotoma.bench import BenchConfig, run_bench
 from scotoma.engines import EngineConfig
 from scotoma.engines.ray_pool import RayModelPool
 {loader}
@@ -244,7 +242,7 @@ class DiesOnTheThirdBatch:
             os.kill(os.getpid(), signal.SIGKILL)  # no cleanup, no flush: as a lost node or OOM kill
         return pool.generate(conversations, gen)
 
-run_bench(model_spec=DiesOnTheThirdBatch(), out_dir=sys.argv[1], cache=sys.argv[3], **{bench})
+run_bench(BenchConfig(model=DiesOnTheThirdBatch(), cache=sys.argv[3], **{bench}), sys.argv[1])
 """
 
 
@@ -273,10 +271,8 @@ def test_a_driver_killed_mid_run_resumes(cluster: Any, tmp_path: Path) -> None:
     assert len(written) == 2 * BENCH["batch_size"]  # two batches written before it died
 
     local = run_bench(
-        model_spec=echo_loader()("scripted:echo"),
-        out_dir=tmp_path / "local",
-        cache=tmp_path / "l.sqlite",
-        **BENCH,
+        BenchConfig(model=echo_loader()("scripted:echo"), cache=tmp_path / "l.sqlite", **BENCH),
+        tmp_path / "local",
     )
     pool = RayModelPool("scripted:echo", echo_loader(), EngineConfig(kind="ray", actors=2, cpus=0))
 
@@ -285,7 +281,7 @@ def test_a_driver_killed_mid_run_resumes(cluster: Any, tmp_path: Path) -> None:
         generate = staticmethod(pool.generate)
 
     try:
-        resumed = run_bench(model_spec=Resumes(), out_dir=run, cache=cache, **BENCH)
+        resumed = run_bench(BenchConfig(model=Resumes(), cache=cache, **BENCH), run)
     finally:
         pool.close()
     assert resumed.n_skipped == len(written)

@@ -91,6 +91,29 @@ YES_NO_CASES = [
     ("I'm sorry, I cannot determine that from the images.", None),
     ("There is no red car in the second image.", None),
     ("Both images show a cat.", None),
+    # hedged answers: a hedge, then so / not / yes / no ending its clause
+    ("I think not.", "no"),
+    ("Probably not.", "no"),
+    ("I don't think so.", "no"),
+    ("I do not believe so, the square is red.", "no"),
+    ("I believe so.", "yes"),
+    ("I think so, the circle is blue.", "yes"),
+    ("Most likely yes.", "yes"),
+    ("Probably yes, there are two squares.", "yes"),
+    ("I'd say no.", "no"),
+    ("I am fairly sure not.", "no"),
+    ("No, I don't think so.", "no"),
+    ("Yes, I believe so.", "yes"),
+    ("I'm sorry, the images are small, but I think not.", "no"),
+    # traps: no polarity word, a determiner or a longer clause after the hedge, or two answers at once
+    ("I'm not sure.", None),
+    ("Not sure.", None),
+    ("Probably.", None),
+    ("There are probably no red circles.", None),
+    ("I think not all the circles are blue.", None),
+    ("I think so many shapes make it hard to tell.", None),
+    ("No, I think yes.", None),
+    ("Maybe yes, maybe no.", None),
 ]
 
 NUMBER_CASES = [
@@ -118,6 +141,17 @@ def test_choice_table(index: int, output: str, expected: str | None) -> None:
 def test_yes_no_table(output: str, expected: str | None) -> None:
     got = extract_answer(output, "yes_no")
     assert got.answer == expected, f"{output!r} -> {got}"
+
+
+def test_hedges_say_how_they_were_read() -> None:
+    assert extract_answer("I think not.", "yes_no") == Extraction("no", "hedged")
+    assert extract_answer("Yes, I believe so.", "yes_no") == Extraction("yes", "leading")
+    # the output says both: unparsed, and counted apart from an output that says nothing
+    assert extract_answer("No, I think yes.", "yes_no") == Extraction(None, "conflict")
+    assert extract_answer("Maybe yes, maybe no.", "yes_no") == Extraction(None, "conflict")
+    assert extract_answer("I'm not sure.", "yes_no") == Extraction(None, "none")
+    # an explicit cue outranks a hedge, as it outranks a leading answer
+    assert extract_answer("I think not. The answer is yes.", "yes_no") == Extraction("yes", "explicit")
 
 
 @pytest.mark.parametrize(("output", "expected"), NUMBER_CASES)

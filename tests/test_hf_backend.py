@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 from scotoma.models import ModelError, TooManyImagesError, get_model
 from scotoma.models.hf import HFModel, HFOptions
 from scotoma.models.hf_processor import fit_pixels
+from scotoma.models.weights import weights_digest
 from scotoma.types import Conversation, GenConfig, ImageError, ImageRef
 
 FAMILIES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "idefics3")
@@ -238,7 +239,8 @@ def test_get_model_round_trip(tiny_vlm_dir, tiny_hf_model):
     folder = tiny_vlm_dir("qwen3_vl")
     spec = f"hf:{folder}?device=cpu&batch_size=2"
     model = get_model(spec)
-    assert isinstance(model, HFModel) and model.spec == spec and model.options.batch_size == 2
+    assert isinstance(model, HFModel) and model.spec == f"{spec}#{weights_digest(folder)}"
+    assert model.options.batch_size == 2
     conversations = conversations_with([2, 1, 1])
     config = GenConfig(max_new_tokens=6)
     assert summary(model.generate(conversations, config)) == summary(
@@ -340,7 +342,7 @@ def test_builtin_names_resolve_inside_the_package(monkeypatch, tmp_path):
     import scotoma
     from scotoma.models import builtin
 
-    assert builtin.builtin_models_root() == Path(scotoma.__file__).parent / "world" / "models"
+    assert builtin.builtin_models_root() == Path(scotoma.__file__).parent / "world_models" / "shipped"
     monkeypatch.setattr(builtin, "builtin_models_root", lambda: tmp_path)
     (tmp_path / "answerer").mkdir()
     (tmp_path / "answerer" / "config.json").write_text("{}")
@@ -363,7 +365,8 @@ def test_builtin_spec_loads_through_the_hf_path(monkeypatch, tiny_vlm_dir):
 
     monkeypatch.setattr(builtin, "builtin_models_root", lambda: tiny_vlm_dir("idefics3").parent)
     model = get_model("builtin:idefics3?max_images=4")
-    assert isinstance(model, HFModel) and model.spec == "builtin:idefics3?max_images=4"
+    digest = weights_digest(tiny_vlm_dir("idefics3"))
+    assert isinstance(model, HFModel) and model.spec == f"builtin:idefics3?max_images=4#{digest}"
     assert model.max_images == 4
     assert model.options.batch_size == 64  # builtin.DEFAULT_OPTIONS, where the spec says nothing
     assert get_model("builtin:idefics3?batch_size=8").options.batch_size == 8  # the spec wins

@@ -17,9 +17,9 @@ from scotoma.judge.verifiers import (
 from scotoma.judge.vlm_judge import VerdictError, VLMJudge, extract_json, json_objects, parse_verdict
 from scotoma.models import ScriptedModel
 from scotoma.types import ImagePart
-from scotoma.world.oracle import REASONS
-from scotoma.world.render import box_image_ref
-from scotoma.world.scene import Box, Scene, WorldObject
+from scotoma.world.programs.oracle import REASONS
+from scotoma.world.scenes.render import box_image_ref
+from scotoma.world.scenes.scene import Box, Scene, WorldObject
 
 BOX = Box(
     (

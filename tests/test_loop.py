@@ -58,7 +58,7 @@ def test_worst_skills_rank_by_probe_failure_among_well_asked_skills() -> None:
 def test_world_question_rows_with_turns_are_conversations_about_one_image_set(tmp_path: Path) -> None:
     from scotoma.loop.data import world_question_rows
     from scotoma.train.data import to_dataset
-    from scotoma.world.questions import QuestionConfig, QuestionSampler
+    from scotoma.world.sampling.questions import QuestionConfig, QuestionSampler
 
     config = QuestionConfig(skills=("arithmetic",))
     rows = world_question_rows(config, 3, 4, tmp_path, turns=3)
@@ -87,8 +87,8 @@ def test_primitive_questions_ask_the_one_object_families_for_what_the_targets_bu
 ) -> None:
     from scotoma.loop.data import build_training_data
     from scotoma.world import judge
-    from scotoma.world.questions import QuestionConfig, QuestionSampler
-    from scotoma.world.skills import PRIMITIVE_FAMILIES
+    from scotoma.world.programs.skills import PRIMITIVE_FAMILIES
+    from scotoma.world.sampling.questions import QuestionConfig, QuestionSampler
 
     config = LoopConfig(chains=0, pairs=0, targeted_questions=0, replay_questions=0, primitive_questions=12)
     data = build_training_data(["arithmetic"], "scripted:unused", config, tmp_path)
@@ -115,7 +115,7 @@ def test_primitive_questions_ask_the_one_object_families_for_what_the_targets_bu
 def test_loop_runs_end_to_end_and_resumes(tmp_path: Path, monkeypatch, small_loop_config) -> None:
     from scotoma.loop import run_loop
     from scotoma.models.tiny import save_tiny_vlm
-    from scotoma.train.world_models import build_world_model
+    from scotoma.world_models.training import build_world_model
 
     monkeypatch.setenv("SCOTOMA_CACHE_DIR", str(tmp_path / "cache"))
     folder = save_tiny_vlm(*build_world_model(seed=1), tmp_path / "target")
@@ -152,7 +152,7 @@ def test_loop_runs_end_to_end_and_resumes(tmp_path: Path, monkeypatch, small_loo
 def test_slice_targets_are_accepted_chosen_and_matched(tmp_path: Path) -> None:
     from scotoma.loop.data import slice_filter, world_question_rows
     from scotoma.loop.measure import worst_slices
-    from scotoma.world.questions import QuestionConfig
+    from scotoma.world.sampling.questions import QuestionConfig
 
     assert LoopConfig(targets=["color:yellow", "objects>=4", "counting"]).targets[0] == "color:yellow"
     with pytest.raises(ValueError, match="slice predicates"):

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from scotoma.types import ImageError
-from scotoma.world.nlvr import (
+from scotoma.world.scenes.nlvr import (
     ENV_VAR,
     PERMUTATIONS,
     NLVRDataError,
@@ -19,8 +19,8 @@ from scotoma.world.nlvr import (
     load_nlvr1,
     match_permutation,
 )
-from scotoma.world.render import render_box_array, render_strip_array
-from scotoma.world.scene import Scene
+from scotoma.world.scenes.render import render_box_array, render_strip_array
+from scotoma.world.scenes.scene import Scene
 
 REPS = [
     [
@@ -131,7 +131,7 @@ def test_a_clone_without_shared_data_uses_the_dev_split_shipped_inside_the_packa
     """A user's clone has no ../shared: bench nlvr1 still runs, on boxes rendered from dev.json."""
     import hashlib
 
-    import scotoma.world.nlvr as nlvr
+    import scotoma.world.scenes.nlvr as nlvr
     from scotoma.bench.nlvr1 import load_nlvr1_items
 
     monkeypatch.delenv(ENV_VAR, raising=False)  # a clone with no NLVR checkout named

@@ -17,7 +17,7 @@ from scotoma.probe.agreement import (
     world_agreement_items,
     wrong_answer,
 )
-from scotoma.world.answers import is_correct
+from scotoma.world.programs.answers import is_correct
 
 
 def test_items_mix_valid_invalid_right_and_wrong():

@@ -7,6 +7,7 @@ optimiser steps), so that the questions it samples, and so every reward componen
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -23,8 +24,8 @@ from scotoma.probe.run import run_probe
 from scotoma.probe.samples import ProbeSample
 from scotoma.probe.training import grpo_rows, train_questioner_grpo
 from scotoma.train import GRPORecipe
-from scotoma.world.render import box_image_ref
-from scotoma.world.scene import Box, Scene, WorldObject
+from scotoma.world.scenes.render import box_image_ref
+from scotoma.world.scenes.scene import Box, Scene, WorldObject
 
 pytestmark = pytest.mark.integration
 
@@ -149,6 +150,7 @@ def test_run_probe_trains_rl_then_evaluates_and_resumes(questioner_dir, tmp_path
         questioner=spec,
         answerer="scripted:a",
         questioner_prompt="questioner_world_v1",
+        conme_prompt="conme_world_v1",
         image_label="",
         methods=["rl", "zero_shot"],
         world_samples=2,
@@ -178,6 +180,21 @@ def test_run_probe_trains_rl_then_evaluates_and_resumes(questioner_dir, tmp_path
     again = run_probe(config, tmp_path / "run", models=models, embedder=HashingEmbedder(), quiet=True)
     assert again.metrics["info"]["rl"]["resumed"] is True
     assert len((out / "records.jsonl").read_text().splitlines()) == len(records)
+    # methods=conme on the finished run: the summary covers all three methods, not conme alone
+    conme = replace(config, methods=["conme"])
+    added = run_probe(conme, tmp_path / "run", models=models, embedder=HashingEmbedder(), quiet=True)
+    saved = json.loads((out / "metrics.json").read_text())
+    assert {"rl", "zero_shot", "conme"} <= set(saved["methods"]) == set(added.metrics["methods"])
+    same = [json.dumps(m["methods"]["rl"], sort_keys=True) for m in (saved, result.metrics)]  # nan-safe
+    assert saved["main_method"] == "rl" and same[0] == same[1]
+    assert saved["info"]["rl"]["training"]["steps"] == 2 and set(saved["fdr_curves"]) == {
+        "rl",
+        "zero_shot",
+        "conme",
+    }
+    page = (out / "summary.html").read_text()
+    table = page[page.index('<table id="metrics"') :].split("</table>")[0]
+    assert all(f"<tr><td>{m}</td>" in table for m in ("rl", "zero_shot", "conme"))
 
 
 @pytest.mark.slow

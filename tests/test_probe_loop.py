@@ -71,7 +71,7 @@ def test_malformed_output_and_answerer_errors():
 
 def test_chain_mode_verifies_the_targets_final_answer():
     from scotoma.judge.chain_inference import chain_instruction
-    from scotoma.world.oracle import judge
+    from scotoma.world.programs.oracle import judge
 
     (sample,) = world_samples(1, seed=1)
     questions = ("Is there a blue circle?", "How many squares are there?")
@@ -149,21 +149,6 @@ def test_probe_config_yaml_flags_and_overrides(tmp_path):
     assert (
         default_out_dir(ProbeConfig()).as_posix() == "runs/probe/builtin_questioner--builtin_answerer--oracle"
     )
-
-
-def test_local_weights_enter_the_cache_key(tmp_path, monkeypatch):
-    from scotoma.models.weights import load_model, local_folder, weights_digest, weights_identity
-
-    folder = tmp_path / "model"
-    folder.mkdir()
-    (folder / "model.safetensors").write_bytes(b"weights v1")
-    monkeypatch.setattr("scotoma.models.weights.get_model", lambda spec: ScriptedModel("x", spec=spec))
-    first = load_model(f"hf:{folder}").spec
-    assert first == f"hf:{folder}#{weights_digest(folder)}" and local_folder(f"hf:{folder}") == folder
-    (folder / "model.safetensors").write_bytes(b"weights v2")  # retrained into the same folder
-    assert load_model(f"hf:{folder}").spec != first
-    assert load_model("scripted:hello").spec == "scripted:hello" and local_folder("hf:org/hub-id") is None
-    assert weights_identity("in-memory name") == "in-memory name"  # no kind: not a folder, left as it is
 
 
 def test_a_killed_training_attempt_leaves_the_curve_and_the_report():

@@ -13,6 +13,7 @@ from scotoma.probe.metrics import (
     lexical_diversity,
     mean_per_skill_failure_rate,
     number_of_skills,
+    per_skill_counts,
     per_skill_failure_rate,
     prefix_entropy,
     question_validity_rate,
@@ -103,6 +104,12 @@ def test_skill_metrics_by_hand():
         "existence": 1.0,
     }
     assert per_skill_failure_rate(RECORDS, min_questions=2) == {"attribute:shape": pytest.approx(2 / 3)}
+    assert per_skill_counts([*RECORDS, rec("Red?", valid=False, skills=("existence",))]) == {
+        "attribute:color": {"questions": 2, "valid": 2, "failures": 1},
+        "attribute:shape": {"questions": 3, "valid": 3, "failures": 2},
+        "counting": {"questions": 2, "valid": 2, "failures": 1},
+        "existence": {"questions": 2, "valid": 1, "failures": 1},  # "Red?" is asked, not valid
+    }
     assert number_of_skills(RECORDS, min_questions=1) == 3  # shape 3, counting 2, color 2 questions
     assert number_of_skills(RECORDS, min_questions=2) == 1
     assert mean_per_skill_failure_rate(RECORDS, min_questions=1) == pytest.approx((0.5 + 2 / 3 + 0.5) / 3)

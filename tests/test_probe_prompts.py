@@ -15,8 +15,8 @@ from scotoma.probe.prompts import (
     shipped_prompt,
 )
 from scotoma.types import ImagePart, ImageRef, TextPart
-from scotoma.world.render import box_image_ref
-from scotoma.world.scene import Box, WorldObject
+from scotoma.world.scenes.render import box_image_ref
+from scotoma.world.scenes.scene import Box, WorldObject
 
 
 def test_tagged_output_in_order():
@@ -117,7 +117,7 @@ def test_prompt_sets_resolve_by_backend():
 @pytest.mark.parametrize("k", [1, 2, 3])
 @pytest.mark.parametrize("n_images", [1, 3])
 def test_world_prompt_is_the_builtin_questioners_training_prompt(k, n_images):
-    from scotoma.train.world_curriculum import questions_prompt
+    from scotoma.world_models.curriculum import questions_prompt
 
     prompts = PromptSet.resolve("builtin:questioner", "builtin:answerer")
     conversation = questioner_conversation(prompts, (_image(),) * n_images, k)

@@ -15,8 +15,8 @@ from scotoma.probe.core import Probe
 from scotoma.probe.prompts import PromptSet
 from scotoma.probe.reward import ProbeReward, RewardConfig, combine, question_reward
 from scotoma.probe.samples import ProbeSample
-from scotoma.world.render import box_image_ref
-from scotoma.world.scene import Box, Scene, WorldObject
+from scotoma.world.scenes.render import box_image_ref
+from scotoma.world.scenes.scene import Box, Scene, WorldObject
 
 BOX = Box(
     (

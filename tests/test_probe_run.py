@@ -86,6 +86,11 @@ def test_methods_can_be_added_to_a_finished_run(tmp_path):
     assert models["scripted:q"].calls == calls + 2
     spec = json.loads((tmp_path / "run" / "spec.json").read_text())
     assert "methods" not in spec["config"] and spec["config"]["k"] == 2
+    # asking for one method again summarises the whole run, not that method alone
+    again = run_probe(config(tmp_path, methods=["conme"]), tmp_path / "run", **quiet)
+    assert models["scripted:q"].calls == calls + 2
+    assert again.metrics["methods"] == both.metrics["methods"] and again.metrics["main_method"] == "zero_shot"
+    assert set(again.metrics["seconds_per_method"]) == {"zero_shot", "conme"}
 
 
 def test_folder_of_images_with_a_judge(tmp_path):
@@ -114,7 +119,7 @@ def test_probe_command_reads_yaml(tmp_path, monkeypatch):
     def fake_get_model(spec):
         return ScriptedModel(FIRST if spec == "scripted:q" else "no", spec=spec)
 
-    monkeypatch.setattr("scotoma.models.weights.get_model", fake_get_model)
+    monkeypatch.setattr("scotoma.probe.context.get_model", fake_get_model)
     result = probe_command(
         questioner="scripted:q",
         answerer="scripted:a",
@@ -184,3 +189,75 @@ def test_a_failed_answerer_call_is_left_out_and_retried_not_counted_as_a_failure
     assert again.metrics["answerer_failures"]["samples_left_out"] == 0
     samples = {r["sample"] for r in map(json.loads, (tmp_path / "run" / "records.jsonl").open())}
     assert len(samples) == 6  # the re-run asked the four again
+
+
+def test_summary_html_numbers_images_defines_columns_and_shows_each_failure_once(tmp_path):
+    import re
+    from html import unescape
+
+    from scotoma.probe.context import load_samples
+    from scotoma.probe.summary import COLUMNS, example_identity
+
+    models = {"scripted:q": ScriptedModel(questioner), "scripted:a": ScriptedModel("no")}
+    settings = config(tmp_path)
+    result = run_probe(settings, tmp_path / "run", models=models, embedder=HashingEmbedder(), quiet=True)
+    page = (result.out_dir / "summary.html").read_text()
+    records = {r["key"]: r for r in map(json.loads, (result.out_dir / "records.jsonl").open())}
+    images = {s.key: len(s.images) for s in load_samples(settings)}
+
+    # every example's thumbnails are captioned image 1..n, as the questions number them
+    rows = re.findall(r"<tr data-key='([^']+)'>(.*?)</tr>", page, re.S)
+    assert rows and max(images.values()) > 1
+    for key, row in rows:
+        captions = re.findall(r"<figcaption>(image \d+)</figcaption>", row)
+        assert captions == [f"image {n}" for n in range(1, images[records[key]["sample"]] + 1)]
+    # each failure once, though several of the listed skills need the same failed questions
+    shown = [example_identity(records[key]) for key, _ in rows]
+    assert len(shown) == len(set(shown))
+    listed = [e["skill"] for e in result.metrics["top_failing_skills"]]
+    main = [r for r in records.values() if r["method"] == "zero_shot" and r["failed"]]
+    assert any(len(set(listed) & set(r["skills"])) > 1 for r in main)  # so repeats were possible
+
+    # every column has a tooltip and a visible definition; "# Skills" names the run's threshold
+    for _, title, _ in COLUMNS:
+        assert re.search(rf'<th title="[^"]+">{re.escape(title)}</th>', page)
+        assert re.search(rf"<dt>{re.escape(title)}</dt><dd>[^<]+</dd>", page)
+    assert "<dt># Skills</dt><dd>skills needed by more than 1 valid questions</dd>" in page
+
+    # the per-skill table against counts by hand (zero_shot is the first method group)
+    table = page[page.index('<table id="per-skill"') :].split("</table>")[0]
+    zero = [r for r in records.values() if r["method"] == "zero_shot"]
+    for skill in {s for r in zero for s in r["skills"]}:
+        need = [r for r in zero if skill in r["skills"]]
+        good = [r for r in need if r["valid"]]
+        failed = sum(r["failed"] for r in good)
+        cells = [len(need), len(good), failed, f"{100 * failed / len(good):.1f}" if good else "-"]
+        assert f"<tr><td>{skill}</td>" + "".join(f"<td>{c}</td>" for c in cells) in table
+
+    # the FDR chart has labelled ticks on both axes, in percent
+    chart = page[page.index('data-chart="fdr-curve"') :].split("</svg>")[0]
+    assert chart.count('class="tick"') >= 3 and 'text-anchor="end">100</text>' in chart
+
+    # exclusive: counted over every listed method, so no other method asks the skill as often
+    counts = {m: v["skill_counts"] for m, v in result.metrics["methods"].items()}
+    for method, skills in result.metrics["exclusive_skills"].items():
+        assert set(result.metrics["exclusive_skills"]) == set(counts)
+        for skill in skills:
+            assert all(c.get(skill, 0) <= 1 for other, c in counts.items() if other != method)
+    assert "1 or fewer of every other method" in unescape(page)
+
+
+def test_exclusive_skills_say_how_often_the_others_ask_them():
+    from scotoma.probe.summary_html import exclusive_html
+
+    metrics = {
+        "min_skill_questions": 20,
+        "methods": {
+            "rl": {"skill_counts": {"spatial:tower": 31, "counting": 40}},
+            "zero_shot": {"skill_counts": {"spatial:tower": 12, "counting": 44}},
+        },
+        "exclusive_skills": {"rl": ["spatial:tower"], "zero_shot": []},
+    }
+    html = exclusive_html(metrics)
+    assert "<li>rl: spatial:tower (31; zero_shot 12)</li><li>zero_shot: none</li>" in html
+    assert "more than 20 of that method" in html and "20 or fewer of every other method" in html

@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 import scotoma.progress as progress_module
-from scotoma.progress import is_quiet, progress_bar, track
+from scotoma.progress import is_quiet, library_bars_hidden, progress_bar, track
 
 
 def test_silent_under_pytest_capture_but_still_counts(capsys):
@@ -59,3 +59,26 @@ def test_bar_closed_on_error(monkeypatch):
     with pytest.raises(ValueError), progress_bar("x"):
         raise ValueError
     assert progress_module._shared is None and progress_module._open_bars == 0
+
+
+@pytest.mark.parametrize("shown", [True, False])
+def test_library_bars_are_hidden_for_the_duration_then_left_as_they_were(shown):
+    import datasets
+    from transformers.utils import logging as transformers_logging
+
+    def state():
+        return not datasets.are_progress_bars_disabled(), transformers_logging.is_progress_bar_enabled()
+
+    if shown:
+        datasets.enable_progress_bars()
+        transformers_logging.enable_progress_bar()
+    else:
+        datasets.disable_progress_bars()
+        transformers_logging.disable_progress_bar()
+    try:
+        with library_bars_hidden():
+            assert state() == (False, False)
+        assert state() == (shown, shown)
+    finally:
+        datasets.enable_progress_bars()
+        transformers_logging.enable_progress_bar()

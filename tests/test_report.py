@@ -8,13 +8,12 @@ from html import escape, unescape
 import numpy as np
 import pytest
 
-from scotoma.models.embed import HashingEmbedder
 from scotoma.report import RunError, TaxonomyRun, load_runs, write_report
 from scotoma.report.data import assemble, exact_meta_skill, method_table
 from scotoma.report.slices import row_predicates
-from scotoma.report.svg import bar_chart, heatmap, line_chart, radar
 from scotoma.slices import rank_slices
-from test_report_runs import bench_run, probe_run, taxonomy_run, world_runs, write_run
+from scotoma.svg import bar_chart, heatmap, line_chart, radar, ticks
+from test_report_runs import bench_run, hashed_vectors, probe_run, taxonomy_run, world_runs, write_run
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +71,15 @@ def test_summary_marks_best_and_second(page):
     assert best == ["rl (small)"]  # the highest FDR
 
 
+def test_table_1_defines_every_column(page):
+    summary = unescape(section(page, "summary"))
+    headers = re.findall(r"<th( title=\"[^\"]+\")?>([^<]+)</th>", summary)
+    assert [h for tip, h in headers if not tip] == ["Method"]  # every other column has a tooltip
+    for _, name in headers[1:]:
+        assert re.search(rf"<dt>{re.escape(name)}</dt><dd>[^<]+</dd>", summary)
+    assert "<dt># Skills</dt><dd>skills needed by more than 2 valid questions</dd>" in summary
+
+
 def test_radars_draw_one_polygon_per_method_and_axis(page):
     body = section(page, "meta-skills")
     for key in ("fdr", "sd", "ld"):
@@ -102,6 +110,10 @@ def test_gallery_cards_and_filters(runs, page):
     assert len(cards) == len(rows) <= 120
     assert {m for _, m in cards} == {"zero_shot", "rl (small)", "rl (large)"}
     assert body.count('src="data:image/png;base64,') >= len(cards)
+    # thumbnails numbered as the questions name the images: image 1, image 2, ... in each card
+    for card in re.findall(r'<div class="thumbs">(.*?)</div>', body):
+        numbers = re.findall(r"<figcaption>image (\d+)</figcaption>", card)
+        assert numbers == [str(n) for n in range(1, len(numbers) + 1)] and numbers
     assert 'id="skill-filter"' in body and 'id="method-filter"' in body
     options = re.findall(r'<option value="([^"]+)">', body)
     assert all(skill in options for skills, _ in cards for skill in unescape(skills).split("|") if skill)
@@ -122,6 +134,15 @@ def test_exclusive_and_landscape_tables(runs, tmp_path):
     page = path.read_text()
     exclusive = section(page, "exclusive")
     assert "Exclusive to RL methods" in exclusive and "Exclusive to baselines" in exclusive
+    # each exclusive skill says how often the methods outside the group ask it (at most min_questions)
+    data = assemble(load_runs(runs["probes"]))
+    rows = {m: data.skill_rows(d.table_rows) for m, d in data.methods.items()}
+    zero_only = re.search(r"Exclusive to baselines.*?</table>", exclusive, re.S).group(0)
+    found = re.findall(r"<tr><td>([^<]+)</td><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td></tr>", zero_only)
+    assert found, "the fixture has skills only zero_shot covers"
+    for skill, others in found:
+        counts = {m: sum(skill in r.skills for r in rows[m]) for m in ("rl (small)", "rl (large)")}
+        assert others == ", ".join(f"{m} {n}" for m, n in counts.items()) and max(counts.values()) <= 2
     landscape = unescape(section(page, "landscape"))
     # zero_shot and rl (small) faced the small target, rl (large) the large one: one questioner, two targets.
     assert "Questioner builtin:questioner" in landscape and "Universally hard" in landscape
@@ -142,10 +163,19 @@ def test_without_a_taxonomy_exact_skills_and_prefix_meta_skills(runs, tmp_path):
         exact_meta_skill("spatial:left") == "Spatial"
         and exact_meta_skill("cross_image:comparison") == "Cross image"
     )
-    with_embedder = write_report(
-        runs["probes"][:1], tmp_path / "e", min_questions=2, embedder=HashingEmbedder()
+    with_vectors = write_report(
+        runs["probes"][:1], tmp_path / "e", min_questions=2, vectors=hashed_vectors(runs["probes"][:1])
     )
-    assert 'data-chart="radar-sd"' in with_embedder.read_text()
+    assert 'data-chart="radar-sd"' in with_vectors.read_text()
+    # the CLI is the caller that embeds: `scotoma report --embedder hashing`
+    from typer.testing import CliRunner
+
+    from scotoma.cli import app
+
+    cli = ["report", str(runs["probes"][0]), "--out", str(tmp_path / "c"), "--embedder", "hashing"]
+    done = CliRunner().invoke(app, cli)
+    assert done.exit_code == 0, done.output
+    assert 'data-chart="radar-sd"' in (tmp_path / "c" / "report.html").read_text()
 
 
 def test_missing_images_are_noted_not_fatal(tmp_path):
@@ -158,7 +188,7 @@ def test_missing_images_are_noted_not_fatal(tmp_path):
         "images": [{"sha256": "00" * 32, "uri": "gone.png", "width": 5, "height": 5}],
     }
     page = write_report([write_run(tmp_path / "r", "probe", [record])], tmp_path / "out").read_text()
-    assert "Image 1: not available" in page
+    assert "image 1: not available" in page
 
 
 def test_bench_only_and_bad_inputs(runs, tmp_path):
@@ -179,6 +209,13 @@ def test_svg_charts_by_hand():
     assert "m - c: n/a" in chart
     line = line_chart("l", "L", {"m": [(1, 0.5), (2, 1.0)]}, "x", "y")
     assert 'points="265.0,155.0 470.0,30.0"' in line
+    # both axes carry labelled ticks: x at 0, 0.5, 1, 1.5, 2 (x from 60 to 470), y at 0, 0.25, ... 1
+    assert (
+        line.count('class="tick"') == 5 and '<text x="367.5" y="296" text-anchor="middle">1.5</text>' in line
+    )
+    assert '<text x="56" y="96.5" text-anchor="end">0.75</text>' in line
+    assert ticks(512) == [0, 200, 400] and ticks(100) == [0, 50, 100] and ticks(0) == [0]
+    assert ticks(8) == [0, 2, 4, 6, 8] and ticks(3) == [0, 1, 2, 3]
     bars = bar_chart("b", "B", ["x", "y"], {"m": [2.0, 1.0]}, "n")
     assert bars.count('class="bar"') == 2 and 'height="230.0"' in bars and 'height="115.0"' in bars
     assert heatmap("h", "H", ["r"], ["c1", "c2"], [[0.0, 1.0]]).count("rgb(31,119,180)") == 1
@@ -203,3 +240,8 @@ def test_failure_slices_are_those_of_the_rows(runs, page):
     assert expected, "the fixture's zero_shot rows form slices"
     assert escape(expected[0].predicate) in body and "Lift [95% CI]" in body
     assert f"{expected[0].lift:.2f} [{expected[0].lift_low:.2f}, {expected[0].lift_high:.2f}]" in body
+    # a failure in several slices is shown once per method, under the first
+    for table in re.findall(r"<h3>.*?</table>", body, re.S):
+        examples = re.findall(r"<td>((?:<img [^>]*>)*)</td><td>([^<]*)</td><td>[^<]* / ", table)
+        assert examples and len(examples) == len(set(examples))
+    assert "its example failures are shown above" in body

@@ -20,9 +20,8 @@ from urllib.parse import quote
 import pytest
 from PIL import Image
 
-from scotoma.models.embed import HashingEmbedder
 from scotoma.report import write_report
-from test_report_runs import bench_run, world_runs
+from test_report_runs import bench_run, hashed_vectors, world_runs
 
 BROWSER = next(
     (shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome") if shutil.which(name)),
@@ -66,7 +65,7 @@ def console(stderr: str) -> list[str]:
 def report(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("browser")
     runs = [*world_runs(root), bench_run(root / "bench")]
-    return write_report(runs, root / "out", min_questions=2, embedder=HashingEmbedder())
+    return write_report(runs, root / "out", min_questions=2, vectors=hashed_vectors(runs))
 
 
 def test_page_loads_draws_and_filters(report, tmp_path):

@@ -12,11 +12,13 @@ import pytest
 
 from scotoma.bench.metrics import summarize
 from scotoma.models.embed import HashingEmbedder
+from scotoma.report import questions_to_embed
 from scotoma.report.runs import (
     BenchRun,
     ProbeRun,
     RunError,
     load_run,
+    load_runs,
     taxonomy_questions,
 )
 from scotoma.runlog import RunDir
@@ -148,12 +150,19 @@ def world_runs(root: Path) -> list[Path]:
     ]
 
 
+def hashed_vectors(runs: list[Path]) -> dict[str, Any]:
+    """Question text -> hashing embedding for the questions of `runs` the report would embed, as the CLI
+    computes them for `write_report(vectors=...)`."""
+    texts = questions_to_embed(load_runs(runs))
+    return dict(zip(texts, HashingEmbedder().encode(texts), strict=True))
+
+
 def taxonomy_run(root: Path, runs: list[Path]) -> Path:
     """The stand-in taxonomy of `runs`, with caches under root."""
-    from scotoma.report import taxonomy_for_runs
+    from scotoma.taxonomy import taxonomy_for_runs
 
     taxonomy_for_runs(
-        runs,
+        taxonomy_questions(load_runs(runs)),
         root / "taxonomy",
         stand_in=True,
         embedder=HashingEmbedder(),
@@ -247,8 +256,9 @@ def test_bench_runs_with_and_without_metrics(tmp_path):
 
 
 def test_taxonomy_for_runs_needs_valid_questions(tmp_path):
-    from scotoma.report import taxonomy_for_runs
+    from scotoma.taxonomy import taxonomy_for_runs
 
     path = write_run(tmp_path / "r", "probe", [{"key": "a", "question": "Q?", "valid": False}])
-    with pytest.raises(ValueError, match="no valid, judged question"):
-        taxonomy_for_runs([path], tmp_path / "tax", stand_in=True)
+    questions = taxonomy_questions(load_runs([path]))
+    with pytest.raises(ValueError, match=f"no valid, judged question in {path}"):
+        taxonomy_for_runs(questions, tmp_path / "tax", runs=[path], stand_in=True)

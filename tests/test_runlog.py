@@ -262,18 +262,15 @@ def test_corrupt_middle_line_raises(tmp_path):
 WRITER = textwrap.dedent(
     """
     import sys
-    from scotoma.runlog import RunDir, pending
+    from scotoma.runlog import RunDir
     run = RunDir.open(sys.argv[1], "kill test", {"n": 3000}, 0)
     keys = [f"k{i:06d}" for i in range(3000)]
-    batch = []
-    for key in pending(keys, lambda k: k, run):
-        batch.append({"key": key, "pad": "x" * 200})
-        if len(batch) == 7:
-            run.append(batch)
-            batch = []
-            print(len(run), flush=True)
-    if batch:
-        run.append(batch)
+
+    def write(batch):
+        print(len(run), flush=True)  # the records fsynced so far (before this batch)
+        return [{"key": key, "pad": "x" * 200} for key in batch], []
+
+    run.todo(keys, lambda k: k).work(write, batch_size=7, label="kill test")
     """
 )
 
@@ -314,3 +311,63 @@ def test_second_process_cannot_write_the_same_run(tmp_path):
         assert out.returncode != 0 and "another process" in out.stderr
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+class Crash(RuntimeError):
+    pass
+
+
+def squares_failing_on(bad: set[str], crash_at: str | None = None, seen: list[list[str]] | None = None):
+    """Batch work: a record per key with its square, a failure message for keys in `bad`, and a crash
+    when the batch holds `crash_at`."""
+
+    def do(batch: list[str]) -> tuple[list[dict], list[str]]:
+        if seen is not None:
+            seen.append(list(batch))
+        if crash_at in batch:
+            raise Crash(crash_at)
+        records = [{"key": k, "value": int(k[1:]) ** 2} for k in batch if k not in bad]
+        return records, [f"{k} failed" for k in batch if k in bad]
+
+    return do
+
+
+def test_todo_work_resumes_after_a_crash_writing_only_the_missing_keys(tmp_path):
+    keys = [f"k{i}" for i in range(10)]
+    with RunDir.open(tmp_path, "c", {}, 0) as run, pytest.raises(Crash):
+        run.todo(keys, lambda k: k).work(squares_failing_on(set(), crash_at="k7"), batch_size=3, label="t")
+    batches: list[list[str]] = []
+    with RunDir.open(tmp_path, "c", {}, 0) as run:
+        assert set(run.done) == {"k0", "k1", "k2", "k3", "k4", "k5"}  # the two batches before the crash
+        todo = run.todo(keys, lambda k: k)
+        assert (todo.items, todo.n_skipped) == (keys[6:], 6)
+        todo.work(squares_failing_on(set(), seen=batches), batch_size=3, label="t")
+        assert batches == [["k6", "k7", "k8"], ["k9"]]  # only the missing keys, in order
+        assert [r["key"] for r in run.records()] == keys
+        assert [r["value"] for r in run.records()] == [i * i for i in range(10)]
+        assert (todo.n_failed, todo.first_error) == (0, None)
+
+
+def test_todo_work_counts_failures_and_does_not_write_them(tmp_path):
+    keys = ["k1", "k2", "k3", "k2", "k4", "k5"]  # k2 twice: asked once
+    with RunDir.open(tmp_path, "c", {}, 0) as run:
+        todo = run.todo(keys, lambda k: k)
+        assert len(todo) == 5 and todo.n_skipped == 1
+        todo.work(squares_failing_on({"k2", "k5"}), batch_size=2, label="t")
+        assert (todo.n_failed, todo.first_error) == (2, "k2 failed")
+        assert [r["key"] for r in run.records()] == ["k1", "k3", "k4"]
+    with RunDir.open(tmp_path, "c", {}, 0) as run:  # a re-run retries exactly the failed keys
+        again = run.todo(keys, lambda k: k)
+        assert again.items == ["k2", "k5"] and again.n_skipped == 4
+        again.work(squares_failing_on(set()), batch_size=2, label="t")
+        assert again.n_failed == 0 and [r["key"] for r in run.records()] == ["k1", "k3", "k4", "k2", "k5"]
+
+
+def test_todo_with_nothing_left_calls_no_work_and_a_bad_batch_size_is_refused(tmp_path):
+    with RunDir.open(tmp_path, "c", {}, 0) as run:
+        run.append([{"key": "a"}])
+        todo = run.todo(["a"], lambda k: k)
+        assert not todo and todo.n_skipped == 1
+        todo.work(squares_failing_on(set(), crash_at="a"), batch_size=4, label="t")  # never called
+        with pytest.raises(ValueError, match="batch_size must be at least 1"):
+            run.todo(["b"], lambda k: k).work(squares_failing_on(set()), batch_size=0, label="t")

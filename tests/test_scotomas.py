@@ -6,10 +6,10 @@ import pytest
 
 from scotoma.models import get_model
 from scotoma.types import Conversation, GenConfig
-from scotoma.world.oracle import judge
-from scotoma.world.render import box_image_ref
-from scotoma.world.scene import Box, Scene, WorldObject
-from scotoma.world.scotomas import KINDS, SCOTOMAS, UNSEEN_ANSWER, get_scotoma, in_region, seen_answer
+from scotoma.world.programs.oracle import judge
+from scotoma.world.scenes.render import box_image_ref
+from scotoma.world.scenes.scene import Box, Scene, WorldObject
+from scotoma.world.scenes.scotomas import KINDS, SCOTOMAS, UNSEEN_ANSWER, get_scotoma, in_region, seen_answer
 
 YELLOW_CIRCLE = WorldObject("circle", "yellow", 20, 5, 5)
 BLUE_TRIANGLE = WorldObject("triangle", "blue", 10, 70, 60)
@@ -90,7 +90,7 @@ def test_exact_target_refuses_images_the_world_did_not_make() -> None:
     import numpy as np
 
     from scotoma.types import ImageRef
-    from scotoma.world.render import png_bytes
+    from scotoma.world.scenes.render import png_bytes
 
     stranger = ImageRef.from_bytes(png_bytes(np.zeros((8, 8, 3), dtype=np.uint8)))
     with pytest.raises(ValueError, match="does not know image"):
@@ -103,7 +103,7 @@ def test_learned_target_rows_are_labelled_from_what_the_scotoma_sees(tmp_path) -
     import json
 
     from scotoma.loop.scotoma_answerers import ScotomaTrainConfig, scotoma_rows
-    from scotoma.world.scotomas import Scotoma
+    from scotoma.world.scenes.scotomas import Scotoma
 
     blind = Scotoma(
         "blind", "attribute", "sees nothing", lambda s: Scene(tuple(Box(()) for _ in s.boxes)), ()

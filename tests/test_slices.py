@@ -20,8 +20,8 @@ from scotoma.slices import (
     wilson_interval,
     world_predicates,
 )
-from scotoma.world.parse import parse
-from scotoma.world.scene import Box, Scene, WorldObject
+from scotoma.world.programs.parse import parse
+from scotoma.world.scenes.scene import Box, Scene, WorldObject
 
 
 def test_wilson_interval_matches_hand_computed_values() -> None:

@@ -17,7 +17,7 @@ from scotoma.synth.s2h_world import L3_REJECTED_PROMPT, S2HWorld
 from scotoma.synth.similarity import similarity_threshold
 from scotoma.synth.stages import StageTimer
 from scotoma.world import Count, Scene, caption_box, caption_scene, judge
-from scotoma.world.programs import Sum, from_dict, images_of
+from scotoma.world.programs.nodes import Sum, from_dict, images_of
 
 FIXTURE = Path(__file__).parent / "fixtures" / "s2h_relations" / "relations.jsonl"
 

@@ -9,8 +9,8 @@ from scotoma.synth import SynthDrop, WorldChainConfig, WorldChainSynth
 from scotoma.synth.visc_compose import ChainPlan, combine, plan_change_between, plan_first_appearance, realize
 from scotoma.synth.visc_world import annotate, connect, profile_box, run_stages
 from scotoma.world import Box, Filter, FirstAppearance, Scene, SequenceStep, WorldObject, judge
-from scotoma.world.generate_sets import SceneSample
-from scotoma.world.programs import Sum
+from scotoma.world.programs.nodes import Sum
+from scotoma.world.sampling.generate_sets import SceneSample
 
 CIRCLE = WorldObject("circle", "blue", 20, 10, 10)
 CIRCLE_MOVED = WorldObject("circle", "blue", 20, 70, 10)

@@ -24,7 +24,7 @@ from scotoma.taxonomy import (
 from scotoma.taxonomy.paraphrases import PARAPHRASES
 from scotoma.taxonomy.stand_in import stand_in_label, stand_in_meta
 from scotoma.types import Conversation
-from scotoma.world.skills import SKILLS
+from scotoma.world.programs.skills import SKILLS
 
 FAST = TaxonomyConfig(
     cluster=ClusterConfig(method="agglomerative", min_cluster_size=3, distance_threshold=0.6)

@@ -1,7 +1,7 @@
-from scotoma.world.captions import caption_box, caption_scene
-from scotoma.world.language import world_vocabulary
-from scotoma.world.lexicon import tokenize
-from scotoma.world.scene import Box, Scene, WorldObject
+from scotoma.world.programs.language import world_vocabulary
+from scotoma.world.programs.lexicon import tokenize
+from scotoma.world.scenes.captions import caption_box, caption_scene
+from scotoma.world.scenes.scene import Box, Scene, WorldObject
 
 CIRCLE = WorldObject("circle", "blue", 10, 50, 5)
 SQUARE = WorldObject("square", "yellow", 30, 0, 70)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from scotoma.cli import app
 from scotoma.world import judge
-from scotoma.world.dataset import load_sample, read_samples
+from scotoma.world.sampling.dataset import load_sample, read_samples
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,10 +10,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from scotoma.world.generate import SceneSampler
-from scotoma.world.generate_sets import SceneSample
-from scotoma.world.scene import Box, SceneError, WorldObject
-from scotoma.world.specs import BoxConstraints, ObjectSpec, SamplingError, SceneConfig, touches
+from scotoma.world.sampling.generate import SceneSampler
+from scotoma.world.sampling.generate_sets import SceneSample
+from scotoma.world.sampling.specs import BoxConstraints, ObjectSpec, SamplingError, SceneConfig, touches
+from scotoma.world.scenes.scene import Box, SceneError, WorldObject
 
 
 def identity(obj: WorldObject) -> tuple[str, str, int]:

@@ -9,11 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scotoma.world.language import form_of, render, variants, world_vocabulary
-from scotoma.world.lexicon import tokenize
-from scotoma.world.oracle import judge
-from scotoma.world.parse import ParseError, parse, split_questions
-from scotoma.world.programs import (
+from scotoma.world.programs.language import form_of, render, variants, world_vocabulary
+from scotoma.world.programs.lexicon import tokenize
+from scotoma.world.programs.nodes import (
     Compare,
     Count,
     CountCompare,
@@ -32,10 +30,12 @@ from scotoma.world.programs import (
     WhatChanged,
     WhichImage,
 )
-from scotoma.world.sampling import random_program
-from scotoma.world.scene import Scene
-from scotoma.world.statements import STATEMENTS
-from scotoma.world.templates import QUESTIONS
+from scotoma.world.programs.oracle import judge
+from scotoma.world.programs.parse import ParseError, parse, split_questions
+from scotoma.world.programs.statements import STATEMENTS
+from scotoma.world.programs.templates import QUESTIONS
+from scotoma.world.sampling.random_programs import random_program
+from scotoma.world.scenes.scene import Scene
 
 BLACK_SQUARE = Filter("square", "black")
 YELLOW_SQUARES_ABOVE = Filter("square", "yellow", relation=Relation("above", Filter("circle", "black")))
@@ -223,7 +223,7 @@ def test_round_trip_share_over_thousands_of_sentences():
 
 
 def test_parser_reads_half_of_nlvr1_and_the_oracle_agrees_with_its_labels():
-    from scotoma.world.nlvr import find_root
+    from scotoma.world.scenes.nlvr import find_root
 
     dev = find_root() / "dev" / "dev.json"  # the package ships it
     rows = [json.loads(line) for line in dev.read_text().splitlines() if line.strip()]

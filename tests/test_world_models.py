@@ -11,22 +11,22 @@ from pathlib import Path
 
 import pytest
 
-from scotoma.train.world_curriculum import (
+from scotoma.probe.prompts import format_questions
+from scotoma.world.programs.oracle import judge
+from scotoma.world.scenes.captions import caption_scene
+from scotoma.world_models.curriculum import (
     CurriculumConfig,
     WorldTasks,
     chain_answer,
-    format_questions,
     questions_prompt,
 )
-from scotoma.train.world_eval import TEST_SET, accuracy_table, parse_questions
-from scotoma.train.world_models import WorldTrainConfig, lr_factor
-from scotoma.world.captions import caption_scene
-from scotoma.world.oracle import judge
+from scotoma.world_models.evaluation import TEST_SET, accuracy_table, asked_questions
+from scotoma.world_models.training import WorldTrainConfig, lr_factor
 
 
 @pytest.fixture(scope="module")
 def world_model():
-    from scotoma.train.world_models import build_world_model
+    from scotoma.world_models.training import build_world_model
 
     return build_world_model(seed=0)
 
@@ -48,9 +48,9 @@ def _tiny_config(**overrides) -> WorldTrainConfig:
 def test_fast_collation_equals_the_processor(world_model, text_first: bool) -> None:
     import torch
 
-    from scotoma.train.world_data import WorldCollator
-    from scotoma.train.world_models import build_world_model
-    from scotoma.world.render import render_box
+    from scotoma.world.scenes.render import render_box
+    from scotoma.world_models.data import WorldCollator
+    from scotoma.world_models.training import build_world_model
 
     _, processor = build_world_model(seed=0, text_first=True) if text_first else world_model
     tasks = WorldTasks(CurriculumConfig(describe_only_samples=0), seed=3)
@@ -112,7 +112,7 @@ def test_response_tags_are_single_plain_tokens_after_a_reload(tmp_path: Path, wo
 
 
 def test_pixel_values_of_a_padded_image_are_zero() -> None:
-    from scotoma.train.world_data import pixel_values
+    from scotoma.world_models.data import pixel_values
 
     tasks = WorldTasks(CurriculumConfig(), seed=0)
     one, three = tasks.describe(0).scene, tasks.describe(2).scene
@@ -193,13 +193,28 @@ def test_questioner_targets_are_valid_questions_in_tags() -> None:
     tasks = WorldTasks(CurriculumConfig(questions_per_sample=(3, 3)), seed=0)
     for index in range(6):
         example = tasks.questioner_example(index)
-        questions = parse_questions(example.target)
+        questions = asked_questions(example.target)
         assert example.prompt == questions_prompt(len(questions), len(example.scene.boxes))
         assert 1 <= len(questions) <= 3 and len(set(questions)) == len(questions)
         assert all(judge(q, example.scene).valid for q in questions)
     assert questions_prompt(1, 1) == "ask one question about the image ."
-    assert format_questions(["a ?", "b ?"]) == "<response_1> a ? </response_1> <response_2> b ? </response_2>"
-    assert parse_questions("<response_1> x </response_1><response_2>y</response_3>") == ["x"]
+    # one format: the probe's (`probe.prompts`); the targets are its lines, read back as the probe reads
+    assert example.target == format_questions(questions)
+    assert asked_questions("<response_1> x </response_1>< response _ 2 >y") == ["x", "y"]
+    assert asked_questions("is there a circle ?") == []  # tags only: untagged text is no question here
+
+
+def test_world_questioner_targets_tokenize_as_before() -> None:
+    """The shared format writes one tag pair per line; the world tokenizer reads the same ids as from the
+    spaced form the shipped questioner was trained on, so its training commands still reproduce it."""
+    from transformers import AutoTokenizer
+
+    from scotoma.models.builtin import builtin_path
+
+    tokenizer = AutoTokenizer.from_pretrained(str(builtin_path("questioner")))
+    spaced = "<response_1> is there a blue circle ? </response_1> <response_2> how many ? </response_2>"
+    lines = format_questions(["is there a blue circle ?", "how many ?"])
+    assert tokenizer(lines)["input_ids"] == tokenizer(spaced)["input_ids"]
 
 
 def test_lr_schedule() -> None:
@@ -212,7 +227,7 @@ def test_lr_schedule() -> None:
 
 
 def test_accuracy_table_against_hand_counts() -> None:
-    from scotoma.train.world_data import WorldExample
+    from scotoma.world_models.data import WorldExample
 
     scene = WorldTasks(CurriculumConfig(), seed=0).describe(0).scene
     rows = [("existence", "yes", ("existence",)), ("existence", "yes", ("existence",)),
@@ -227,18 +242,18 @@ def test_accuracy_table_against_hand_counts() -> None:
 
 def test_evaluations_with_a_scripted_model() -> None:
     from scotoma.models.scripted import ScriptedModel
-    from scotoma.train.world_eval import evaluate_answerer, evaluate_nlvr, evaluate_questioner, heldout_set
+    from scotoma.world_models.evaluation import evaluate_answerer, evaluate_questioner, heldout_set
 
     tasks = WorldTasks(CurriculumConfig(), seed=5)
     examples = heldout_set(tasks, "questions", 2)
     # per prompt: one valid question (the target's first), one unparseable, one two-in-one question
-    first = parse_questions(examples[0].target)[0]
+    first = asked_questions(examples[0].target)[0]
     canned = f"<response_1> {first} </response_1><response_2> blue blue ? </response_2>"
     result = evaluate_questioner(ScriptedModel(canned), examples[:1])
     assert result["sampled"]["validity_rate"] == 0.5  # a scripted model samples the same text
     assert result["questions"] == 2 and result["validity_rate"] == 0.5
     assert result["reasons"] == {"valid": 1, "grammatical": 1}
-    assert result["well_formed"] == (1.0 if len(parse_questions(examples[0].target)) == 2 else 0.0)
+    assert result["well_formed"] == (1.0 if len(asked_questions(examples[0].target)) == 2 else 0.0)
 
     qa = heldout_set(tasks, "qa", 2)
     oracle = evaluate_answerer(ScriptedModel([e.answer for e in qa]), tasks, 2)  # answers in request order
@@ -246,17 +261,19 @@ def test_evaluations_with_a_scripted_model() -> None:
     always_yes = evaluate_answerer(ScriptedModel("yes"), tasks, 2)["qa"]["family"]["existence"]
     assert always_yes["accuracy"] == sum(e.answer == "yes" for e in qa if e.family == "existence") / 2
 
-    class Example:  # the NLVRExample fields evaluate_nlvr reads
-        def __init__(self, label: bool) -> None:
-            self.sentence, self.label, self.scene = "There is a blue circle.", label, qa[0].scene
 
-        def boxes_in_order(self, k: int):
-            return self.scene.boxes[k:] + self.scene.boxes[:k]
+def test_world_evaluation_measures_nlvr1_through_bench() -> None:
+    """One NLVR1 evaluation: eval-model's figure is bench's (`bench nlvr1 --permute images`)."""
+    from scotoma.world.scenes.nlvr import load_nlvr1
+    from scotoma.world_models.evaluation import evaluate_nlvr
 
-    flips = iter(["true"] * 6 + ["false", "true", "true", "true", "true", "true"])
-    nlvr = evaluate_nlvr(ScriptedModel(lambda c: next(flips)), [Example(True), Example(True)])
-    assert nlvr["accuracy"] == 0.5 and nlvr["majority"] == 1.0
-    assert nlvr["answer_changes_across_orders"] == 0.5 and nlvr["accuracy_all_orders"] == 11 / 12
+    labels = [e.label for e in load_nlvr1()[:3]]
+    nlvr = evaluate_nlvr("scripted:true", limit=3)
+    assert nlvr["examples"] == 3
+    assert nlvr["accuracy"] == nlvr["accuracy_all_orders"] == sum(labels) / 3  # "true" in every order
+    assert nlvr["majority"] == max(sum(labels), 3 - sum(labels)) / 3
+    assert nlvr["answer_changes_across_orders"] == 0.0
+    assert nlvr["measured_by"] == "scotoma bench nlvr1 --model scripted:true --permute images --limit 3"
 
 
 # -- training ---------------------------------------------------------------------------------------------
@@ -264,9 +281,9 @@ def test_evaluations_with_a_scripted_model() -> None:
 def test_short_training_changes_parameters_and_lowers_loss(tmp_path: Path, world_model) -> None:
     import torch
 
-    from scotoma.train.world_curriculum import ExampleStream
-    from scotoma.train.world_data import WorldCollator
-    from scotoma.train.world_models import build_world_model, sft_loss, train_world_model
+    from scotoma.world_models.curriculum import ExampleStream
+    from scotoma.world_models.data import WorldCollator
+    from scotoma.world_models.training import build_world_model, sft_loss, train_world_model
 
     config = _tiny_config(lr=3e-3)
     _, processor = world_model
@@ -292,7 +309,7 @@ def test_short_training_changes_parameters_and_lowers_loss(tmp_path: Path, world
 def test_resume_continues_exactly_where_it_stopped(tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
-    from scotoma.train.world_models import train_world_model
+    from scotoma.world_models.training import train_world_model
 
     config = _tiny_config(kind="questioner", curriculum=CurriculumConfig(questions_per_sample=(1, 2)))
     quiet = {"threads": 1, "log": lambda _: None}
@@ -310,7 +327,7 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path: Path) -> None:
 
 
 def test_text_layers_sets_the_depth_of_the_language_model() -> None:
-    from scotoma.train.world_models import build_world_model
+    from scotoma.world_models.training import build_world_model
 
     model, _ = build_world_model(seed=0, text_layers=2)
     assert model.config.text_config.num_hidden_layers == 2 == len(model.model.text_model.layers)
@@ -320,7 +337,7 @@ def test_text_layers_sets_the_depth_of_the_language_model() -> None:
 def test_init_from_starts_from_another_runs_weights(tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
-    from scotoma.train.world_models import train_world_model
+    from scotoma.world_models.training import train_world_model
 
     quiet = {"threads": 1, "log": lambda _: None}
     config = _tiny_config(kind="questioner", curriculum=CurriculumConfig(questions_per_sample=(1, 2)))
@@ -348,8 +365,8 @@ def test_init_from_a_saved_model_folder_records_its_commands(tmp_path: Path, mon
     from safetensors.torch import load_file
 
     from scotoma.models import builtin
-    from scotoma.train.world_models import train_world_model
-    from scotoma.train.world_ship import run_commands, ship_model
+    from scotoma.world_models.shipping import run_commands, ship_model
+    from scotoma.world_models.training import train_world_model
 
     quiet = {"threads": 1, "log": lambda _: None}
     config = _tiny_config(kind="questioner", curriculum=CurriculumConfig(questions_per_sample=(1, 2)))
@@ -377,8 +394,8 @@ def test_init_from_a_saved_model_folder_records_its_commands(tmp_path: Path, mon
 
 
 def test_a_continued_runs_commands_include_those_it_started_from(tmp_path: Path) -> None:
-    from scotoma.train.world_models import train_world_model
-    from scotoma.train.world_ship import run_commands
+    from scotoma.world_models.shipping import run_commands
+    from scotoma.world_models.training import train_world_model
 
     quiet = {"threads": 1, "log": lambda _: None}
     config = _tiny_config(kind="questioner", curriculum=CurriculumConfig(questions_per_sample=(1, 2)))
@@ -394,8 +411,8 @@ def test_a_continued_runs_commands_include_those_it_started_from(tmp_path: Path)
 
 @pytest.mark.integration
 def test_evaluation_records_form_the_learning_curve(tmp_path: Path, monkeypatch) -> None:
-    from scotoma.train import world_eval
-    from scotoma.train.world_models import train_world_model
+    from scotoma.world_models import evaluation as world_eval
+    from scotoma.world_models.training import train_world_model
 
     monkeypatch.setitem(world_eval.MAX_NEW_TOKENS, "questions", 12)  # a random model never stops by itself
 
@@ -410,8 +427,8 @@ def test_evaluation_records_form_the_learning_curve(tmp_path: Path, monkeypatch)
 
 # -- shipping and the shipped models -----------------------------------------------------------------------
 def test_ship_model_writes_weights_readme_and_eval(tmp_path: Path) -> None:
-    from scotoma.train.world_models import train_world_model
-    from scotoma.train.world_ship import ship_model
+    from scotoma.world_models.shipping import ship_model
+    from scotoma.world_models.training import train_world_model
 
     run = tmp_path / "run"
     train_world_model(_tiny_config(), run, samples=4, threads=1, log=lambda _: None)
@@ -438,7 +455,12 @@ def test_shipped_model_matches_its_recorded_accuracy(name: str) -> None:
     if name not in available_builtin_models():
         pytest.skip(f"builtin:{name} is not trained into the package yet (scotoma world train-{name})")
     from scotoma.models import get_model
-    from scotoma.train.world_eval import evaluate_answerer, evaluate_questioner, heldout_set, heldout_tasks
+    from scotoma.world_models.evaluation import (
+        evaluate_answerer,
+        evaluate_questioner,
+        heldout_set,
+        heldout_tasks,
+    )
 
     record = json.loads((builtin_path(name) / "eval.json").read_text())
     recorded = record["evaluation"]["test_set"]

@@ -12,9 +12,8 @@ from collections import Counter
 
 import pytest
 
-from scotoma.world.answers import is_correct, normalize_answer
-from scotoma.world.oracle import InvalidQuestion, Verdict, evaluate, judge
-from scotoma.world.programs import (
+from scotoma.world.programs.answers import is_correct, normalize_answer
+from scotoma.world.programs.nodes import (
     Compare,
     Count,
     CountCompare,
@@ -40,9 +39,8 @@ from scotoma.world.programs import (
     skills,
     to_dict,
 )
-from scotoma.world.sampling import random_program, random_valid_program
-from scotoma.world.scene import Box, Scene, WorldObject
-from scotoma.world.skills import (
+from scotoma.world.programs.oracle import InvalidQuestion, Verdict, evaluate, judge
+from scotoma.world.programs.skills import (
     FAMILIES,
     FAMILY_SKILLS,
     PREREQUISITES,
@@ -51,7 +49,9 @@ from scotoma.world.skills import (
     node_skills,
     prerequisites,
 )
-from scotoma.world.spatial import sequence_problem
+from scotoma.world.sampling.random_programs import random_program, random_valid_program
+from scotoma.world.scenes.scene import Box, Scene, WorldObject
+from scotoma.world.scenes.spatial import sequence_problem
 
 # Image 1: a yellow circle above a large black square, a small blue triangle in the top-right corner,
 #          a tower of two squares (yellow base at the bottom edge, blue top resting one pixel above it).

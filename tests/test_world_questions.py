@@ -34,12 +34,12 @@ from scotoma.world import (
     box_image_ref,
     judge,
 )
-from scotoma.world.balance import SOMETHING, CountLimits, answer_domain, answer_kind, meets, plan
-from scotoma.world.dataset import load_sample, read_samples, summarize, write_samples
-from scotoma.world.programs import Difference, Sum, Towers
-from scotoma.world.skills import FAMILIES
-from scotoma.world.specs import SceneConfig
-from scotoma.world.targeted import retarget
+from scotoma.world.programs.nodes import Difference, Sum, Towers
+from scotoma.world.programs.skills import FAMILIES
+from scotoma.world.sampling.balance import SOMETHING, CountLimits, answer_domain, answer_kind, meets, plan
+from scotoma.world.sampling.dataset import load_sample, read_samples, summarize, write_samples
+from scotoma.world.sampling.specs import SceneConfig
+from scotoma.world.sampling.targeted import retarget
 
 YES_NO = {"existence", "comparison", "spatial", "cross_image", "statement"}  # families with only yes/no
 

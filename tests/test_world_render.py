@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scotoma.world.nlvr import pixel_agreement
-from scotoma.world.raster import coverage_mask
-from scotoma.world.render import (
+from scotoma.world.scenes.nlvr import pixel_agreement
+from scotoma.world.scenes.raster import coverage_mask
+from scotoma.world.scenes.render import (
     BACKGROUND_RGB,
     BAR_RGB,
     box_image_ref,
@@ -22,7 +22,7 @@ from scotoma.world.render import (
     render_strip,
     strip_image_ref,
 )
-from scotoma.world.scene import Box, Scene, SceneError, WorldObject
+from scotoma.world.scenes.scene import Box, Scene, SceneError, WorldObject
 
 
 def _triangle_10() -> np.ndarray:
@@ -122,7 +122,7 @@ def test_renders_match_shipped_nlvr1_images(nlvr1_with_images):
     """Pixel agreement with the shipped dev PNGs (k = 0) on 50 examples; the full run is
     benchmarks/render_agreement.py (mean 0.99999 over all 989)."""
     examples = nlvr1_with_images[::20][:50]
-    from scotoma.world.render import render_strip_array
+    from scotoma.world.scenes.render import render_strip_array
 
     scores = [pixel_agreement(e.strip_array(0), render_strip_array(e.scene)) for e in examples]
     assert len(scores) == 50

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scotoma.train.world_vision import EMPTY, OBJECT_CLASSES, cell_targets
-from scotoma.world.scene import Box, Scene, WorldObject
+from scotoma.world.scenes.scene import Box, Scene, WorldObject
+from scotoma.world_models.vision import EMPTY, OBJECT_CLASSES, cell_targets
 
 
 def _index(color: str, shape: str, size: int) -> int:
@@ -39,8 +39,8 @@ def test_cell_targets_by_hand() -> None:
 def test_the_word_tied_head_scores_cells_by_the_word_embeddings() -> None:
     import torch
 
-    from scotoma.train.world_models import build_world_model
-    from scotoma.train.world_vision import vision_head
+    from scotoma.world_models.training import build_world_model
+    from scotoma.world_models.vision import vision_head
 
     model, processor = build_world_model(seed=0)
     head = vision_head("words", model, processor.tokenizer)
@@ -66,8 +66,8 @@ def test_the_word_tied_head_scores_cells_by_the_word_embeddings() -> None:
 def test_vision_loss_is_recorded_and_falls(tmp_path, head: str) -> None:
     import json
 
-    from scotoma.train.world_curriculum import CurriculumConfig
-    from scotoma.train.world_models import WorldTrainConfig, train_world_model
+    from scotoma.world_models.curriculum import CurriculumConfig
+    from scotoma.world_models.training import WorldTrainConfig, train_world_model
 
     config = WorldTrainConfig(
         batch_size=4, pool_batches=1, warmup_steps=1, lr=1e-3, eval_every_samples=0, log_every_steps=2,

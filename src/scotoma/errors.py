@@ -12,4 +12,15 @@ class ScotomaError(Exception):
     """Bad input or an unusable environment; the message says what to do."""
 
 
-__all__ = ["ScotomaError"]
+class MissingExtra(ScotomaError, ImportError):
+    """An optional dependency the job needs is not installed: one line naming the extra to install."""
+
+    def __init__(self, needs: str, extra: str, alternative: str = "") -> None:
+        """`needs`: what is missing and for what; `extra`: the pyproject extra that installs it;
+        `alternative`: a way to do without, if there is one."""
+        hint = f"pip install 'scotoma[{extra}]'" + (f" (or {alternative})" if alternative else "")
+        super().__init__(f"{needs}: {hint}")
+        self.extra = extra
+
+
+__all__ = ["MissingExtra", "ScotomaError"]

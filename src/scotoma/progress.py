@@ -45,12 +45,14 @@ class ProgressBar:
         description: what the bar measures.
         total: the expected count, or None when unknown.
         completed: how much was advanced so far.
+        status: the figures shown beside the description ("" for none).
     """
 
     def __init__(self, description: str, total: float | None, progress: Progress | None) -> None:
         self.description = description
         self.total = total
         self.completed = 0.0
+        self.status = ""
         self._progress = progress
         self._task: TaskID | None = None
         if progress is not None:
@@ -61,6 +63,13 @@ class ProgressBar:
         self.completed += n
         if self._progress is not None and self._task is not None:
             self._progress.advance(self._task, n)
+
+    def set_status(self, status: str) -> None:
+        """Show `status` (latest figures, e.g. "reward 0.41  FDR 28%") right of the description."""
+        self.status = status
+        if self._progress is not None and self._task is not None:
+            text = f"{self.description}  {status}" if status else self.description
+            self._progress.update(self._task, description=text)
 
     def set_total(self, total: float | None) -> None:
         """Change the expected count, e.g. once it becomes known."""
@@ -111,6 +120,28 @@ def progress_bar(description: str, total: float | None = None) -> Iterator[Progr
                 _shared = None
             elif bar._task is not None:
                 progress.remove_task(bar._task)  # an inner bar leaves when done; the outer one stays
+
+
+@contextmanager
+def library_bars_hidden() -> Iterator[None]:
+    """Hide the tqdm bars of datasets and transformers ("Map", "Casting the dataset", "Loading weights",
+    "Writing model shards") for the duration, then restore them: a job shows its own progress, and
+    theirs, drawn even into pipes and logs, would come between its bars."""
+    import datasets
+    from transformers.utils import logging as transformers_logging
+
+    restore = []
+    if not datasets.are_progress_bars_disabled():
+        datasets.disable_progress_bars()
+        restore.append(datasets.enable_progress_bars)
+    if transformers_logging.is_progress_bar_enabled():
+        transformers_logging.disable_progress_bar()
+        restore.append(transformers_logging.enable_progress_bar)
+    try:
+        yield
+    finally:
+        for enable in restore:
+            enable()
 
 
 def track(iterable: Iterable[T], description: str, total: float | None = None) -> Iterator[T]:

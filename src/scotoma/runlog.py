@@ -8,7 +8,10 @@ A run directory holds
 - `metrics.json`: summary numbers, replaced atomically (temp file + `os.replace`).
 
 Opening the same directory again with the same command, config and seed resumes: `run.done` holds the
-keys already written and `pending` skips them. Reports read these files and nothing else.
+keys already written and `pending` skips them. Jobs that turn items into records a batch at a time (bench,
+synth, probe) do it through `run.todo(items, key).work(...)`: skip what is written, batch the rest, append
+each batch's records, count the items whose work failed (not written, so a re-run retries them), and show
+progress. Reports read these files and nothing else.
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ import tempfile
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from scotoma.credentials import HOW, find_credential
 from scotoma.errors import ScotomaError
+from scotoma.progress import progress_bar
 
 try:  # POSIX only; elsewhere a run directory is simply not guarded against a second writer
     import fcntl
@@ -333,6 +338,15 @@ class RunDir:
             os.fsync(f.fileno())
         self._done |= batch_keys
 
+    def todo(self, items: Iterable[T], key: Callable[[T], str]) -> Todo[T]:
+        """The items whose key is not written yet, in order, each key once: the work left in this run.
+
+        Load models only when the result is not empty, then call its `work` to do it a batch at a time.
+        """
+        items = list(items)
+        left = list(pending(items, key, self))
+        return Todo(self, left, len(items) - len(left))
+
     def records(self) -> Iterator[dict[str, Any]]:
         """The records written so far, in order."""
         with open(self.path / RECORDS, encoding="utf-8") as f:
@@ -379,6 +393,61 @@ class RunDir:
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
         self.close(failed=exc_type is not None)
+
+
+# What a job does with one batch: the records to write, and one message for each item whose work failed
+# (a model call that errored): such an item writes no record, so a re-run of the same command retries it.
+BatchWork = Callable[[list[T]], tuple[list[dict[str, Any]], list[str]]]
+
+
+@dataclass
+class Todo(Generic[T]):
+    """The items of a run not written yet (`RunDir.todo`), and what `work` made of them.
+
+    Attributes:
+        run: the run directory receiving the records.
+        items: the items left, in the order given.
+        n_skipped: items given that are not left: written before (resume) or repeating an earlier key.
+        failures: one message per item whose work failed in `work` (not written).
+    """
+
+    run: RunDir
+    items: list[T]
+    n_skipped: int
+    failures: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def n_failed(self) -> int:
+        """Items whose work failed; not written, so a re-run retries them."""
+        return len(self.failures)
+
+    @property
+    def first_error(self) -> str | None:
+        """The message of the first failed item, or None."""
+        return self.failures[0] if self.failures else None
+
+    def work(self, do: BatchWork[T], batch_size: int, label: str) -> None:
+        """Do the items `batch_size` at a time: `do(batch)` returns the batch's records and the messages of
+        its failed items; the records are appended (flushed and fsynced) before the next batch, so a crash
+        loses at most the batch in flight, and the progress bar `label` advances by the batch.
+
+        Raises:
+            ValueError: batch_size is below 1.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if not self.items:
+            return
+        with progress_bar(label, total=len(self.items)) as bar:
+            for start in range(0, len(self.items), batch_size):
+                batch = self.items[start : start + batch_size]
+                records, failures = do(batch)
+                self.run.append(records)
+                self.failures.extend(failures)
+                bar.advance(len(batch))
 
 
 def pending(items: Iterable[T], key_fn: Callable[[T], str], run: RunDir) -> Iterator[T]:

@@ -139,8 +139,8 @@ def text_predicates(question: str, topics: Sequence[str] = ()) -> set[str]:
 
 def world_predicates(program: Any, scene: Any) -> set[str]:
     """Predicates of a world question from its program and scene (see the module docstring)."""
-    from scotoma.world.descriptions import Filter
-    from scotoma.world.programs import children, family, images_of, skills
+    from scotoma.world.programs.descriptions import Filter
+    from scotoma.world.programs.nodes import children, family, images_of, skills
 
     found = {f"skill:{s}" for s in skills(program)} | {f"family:{family(program)}"}
     stack = [program]
@@ -171,7 +171,7 @@ def is_slice_predicate(name: str) -> bool:
 def question_predicates(question: str, scene: Any = None, topics: Sequence[str] = ()) -> set[str]:
     """World predicates when `scene` is given and the question parses, text predicates otherwise."""
     if scene is not None:
-        from scotoma.world.parse import ParseError, parse
+        from scotoma.world.programs.parse import ParseError, parse
 
         try:
             return world_predicates(parse(question), scene)

@@ -1,6 +1,7 @@
 """Multi-image benchmarks under the MMRA protocol: benchmarks as data + scorer, input settings IQ / DQ /
 IDQ / QO, image-order and option permutations, a batched resumable runner, and clustered statistics."""
 
+from scotoma.bench.config import BenchConfig, BenchSpec
 from scotoma.bench.items import SETTINGS, Benchmark, Item, Score, Variant, score_output
 from scotoma.bench.metrics import compare_records, compare_runs, read_records, summarize
 from scotoma.bench.permute import PermuteConfig, make_variants, referenced_positions, referenced_positions_in
@@ -11,7 +12,7 @@ from scotoma.bench.registry import (
     load_benchmark,
     register_benchmark,
 )
-from scotoma.bench.runner import BenchConfig, BenchResult, default_run_dir, run_bench
+from scotoma.bench.runner import BenchResult, default_run_dir, run_bench
 from scotoma.bench.settings import (
     PROMPT_STYLES,
     Describer,
@@ -28,6 +29,7 @@ __all__ = [
     "SETTINGS",
     "BenchConfig",
     "BenchResult",
+    "BenchSpec",
     "Benchmark",
     "BenchmarkInfo",
     "Describer",

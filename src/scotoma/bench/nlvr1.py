@@ -1,6 +1,6 @@
 """NLVR1 (Suhr et al. 2017) as a bench suite: 989 dev statements, each true or false of three boxes.
 
-Read through the world's loader (`scotoma.world.nlvr.load_nlvr1`): the folder is `--data`, else
+Read through the world's loader (`scotoma.world.scenes.nlvr.load_nlvr1`): the folder is `--data`, else
 $SCOTOMA_NLVR1_DIR, else the dev split shipped inside the package (dev.json only: its boxes are
 rendered from the structured representations, which match the corpus' crops at 0.99999 mean pixel
 agreement).
@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from scotoma.bench.items import Item
-from scotoma.world.image_boxes import remember_boxes
-from scotoma.world.nlvr import PERMUTATIONS, NLVRExample, load_nlvr1
-from scotoma.world.scene import Box, Scene
-from scotoma.world.spatial import towers
+from scotoma.world.scenes.image_boxes import remember_boxes
+from scotoma.world.scenes.nlvr import PERMUTATIONS, NLVRExample, load_nlvr1
+from scotoma.world.scenes.scene import Box, Scene
+from scotoma.world.scenes.spatial import towers
 
 NLVR1_VERSION = "1"
 IMAGE_SOURCES = ("auto", "shipped", "rendered")

@@ -55,8 +55,9 @@ def score_batch(
     judge: JudgeExtractor | None,
     chain: bool = False,
     conversations: Sequence[Conversation] | None = None,
-) -> tuple[list[dict[str, Any]], int]:
-    """Records for the answered variants of a batch; failed calls are counted and left for a re-run.
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Records for the answered variants of a batch, and the error of each failed call: its variant is
+    not written, so a re-run asks it again (the shape of `RunDir.todo(...).work`).
 
     With `chain`, each output is scored on its final answer span (`final_answer_completion`); the record
     keeps the whole chain as the output. `conversations` are the prompts as sent, logged with each record.
@@ -77,4 +78,5 @@ def score_batch(
         for i, found in zip(unparsed, judge.extract_many(requests), strict=True):
             scores[i] = score_extraction(found, answered[i][0])
     records = [variant_record(v, c, s, prompts[v.key]) for (v, c), s in zip(answered, scores, strict=True)]
-    return records, len(chunk) - len(answered)
+    failed = [c.error or "the model call failed" for c in completions if c.finish_reason == "error"]
+    return records, failed

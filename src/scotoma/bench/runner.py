@@ -14,35 +14,29 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scotoma.bench.items import SETTINGS, Benchmark, Variant
+from scotoma.bench.config import BenchConfig, BenchSpec
+from scotoma.bench.items import Benchmark, Variant
 from scotoma.bench.lmms_results import lmms_eval_results
 from scotoma.bench.metrics import summarize
 from scotoma.bench.oracle_captioner import ORACLE_SPEC
-from scotoma.bench.permute import PermuteConfig, make_variants
+from scotoma.bench.permute import make_variants
 from scotoma.bench.records import score_batch
 from scotoma.bench.registry import load_benchmark
-from scotoma.bench.settings import (
-    PROMPT_VERSION,
-    Describer,
-    build_conversation,
-    make_captioner,
-    prompt_style,
-)
+from scotoma.bench.settings import Describer, build_conversation, make_captioner, prompt_style
 from scotoma.cache import CachedModel, ResponseCache
-from scotoma.engines import EngineConfig, close_model, open_model
-from scotoma.judge import EXTRACTOR_VERSION, JudgeExtractor
-from scotoma.judge.chain_inference import DEFAULT_GEN as CHAIN_GEN
+from scotoma.engines import close_model, open_model
+from scotoma.judge import JudgeExtractor
 from scotoma.judge.chain_inference import with_chain_instruction
 from scotoma.models import Model, ModelError, TooManyImagesError, get_model
-from scotoma.models.weights import load_model, weights_identity
+from scotoma.models.weights import weights_identity
 from scotoma.progress import progress_bar
-from scotoma.runlog import RunDir, pending, write_json_atomic
-from scotoma.types import GenConfig, ImageRef
+from scotoma.runlog import RunDir, write_json_atomic
+from scotoma.types import ImageRef
 
 
 @dataclass
@@ -70,63 +64,13 @@ class BenchResult:
     seconds: float
 
 
-@dataclass(frozen=True)
-class BenchConfig:
-    """The settings that decide a run's results; stored in spec.json and checked on resume."""
-
-    benchmark: str
-    benchmark_version: str
-    source: str | None
-    model: str
-    settings: tuple[str, ...]
-    permute: PermuteConfig
-    captioner: str | None
-    judge: str | None
-    limit: int | None
-    gen: GenConfig
-    prompt_style: str
-    chain: bool = False
-    prompt_version: str = PROMPT_VERSION
-    extractor_version: str = EXTRACTOR_VERSION
-    split: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        # split only when asked: runs made before it existed keep resuming
-        return {
-            k: getattr(self, k) for k in self.__dataclass_fields__ if k != "split" or self.split is not None
-        }
-
-
 LMMS_RESULTS = "results.json"  # lmms-eval's layout of the figures, beside metrics.json
-
-
-def bench_gen(
-    chain: bool = False, max_new_tokens: int | None = None, temperature: float = 0.0, seed: int = 0
-) -> GenConfig:
-    """How bench generates: greedy, 32 new tokens (512 in chain mode) unless told otherwise; the seed
-    counts only when sampling (temperature > 0)."""
-    base = CHAIN_GEN if chain else GenConfig(max_new_tokens=32)
-    return dataclasses.replace(
-        base,
-        max_new_tokens=max_new_tokens or base.max_new_tokens,
-        temperature=temperature,
-        seed=seed if temperature > 0 else base.seed,
-    )
 
 
 def default_run_dir(benchmark: str, model: str, root: str | Path = "runs/bench") -> Path:
     """runs/bench/<benchmark>--<model spec made filename-safe>."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_")[:80] or "model"
     return Path(root) / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', benchmark)}--{slug}"
-
-
-def _settings(settings: Sequence[str] | str) -> tuple[str, ...]:
-    parts = settings.split(",") if isinstance(settings, str) else list(settings)
-    out = tuple(dict.fromkeys(p.strip().upper() for p in parts if p.strip()))
-    bad = [s for s in out if s not in SETTINGS]
-    if bad or not out:
-        raise ValueError(f"unknown input setting(s) {bad or settings!r}; use IQ, DQ, IDQ, QO")
-    return out
 
 
 def _spec_of(thing: Any) -> str | None:
@@ -155,118 +99,70 @@ def _describe_all(captioner: Describer, variants: Sequence[Variant], batch_size:
     return descriptions
 
 
-def run_bench(
-    benchmark: str | Benchmark,
-    model_spec: str | Model,
-    settings: Sequence[str] | str = ("IQ",),
-    permute: str | Sequence[str] | PermuteConfig | None = None,
-    out_dir: str | Path | None = None,
-    captioner_spec: str | Model | Describer | Callable[[ImageRef], str] | None = None,
-    seed: int = 0,
-    *,
-    data: str | Path | None = None,
-    limit: int | None = None,
-    judge_spec: str | Model | None = None,
-    gen: GenConfig | None = None,
-    batch_size: int = 64,
-    max_image_orders: int | None = 6,
-    style: str | None = None,
-    cache: ResponseCache | str | Path | None = None,
-    n_boot: int = 1000,
-    overwrite: bool = False,
-    chain: bool = False,
-    split: str | None = None,
-    engine: EngineConfig | str | None = None,
-) -> BenchResult:
+def run_bench(config: BenchConfig | None = None, out_dir: str | Path | None = None) -> BenchResult:
     """Run a benchmark on a model and write one run directory.
 
     Args:
-        benchmark: a registered name ("mmra", "mmiu", "jsonl", or "name:PATH"), or a Benchmark.
-        model_spec: the model under test: a spec string ("hf:...", "openai:...", ...) or a Model.
-        settings: input settings, e.g. ("IQ", "QO") or "IQ,DQ".
-        permute: "images", "options", "images,options", a PermuteConfig, or None for originals only.
+        config: what to run (see BenchConfig); default `BenchConfig()`, the world suite on the built-in
+            answerer.
         out_dir: the run directory; default runs/bench/<benchmark>--<model>.
-        captioner_spec: describes images for DQ/IDQ: a spec string, a Model, a Describer, or a function
-            ImageRef -> str. Required when DQ or IDQ is asked.
-        seed: seeds loading of generated suites, the sampling of image orders and the bootstrap.
-        data: where the benchmark's local copy lies (see each loader).
-        limit: keep the first `limit` items.
-        judge_spec: a model that reads the answer of outputs the rules leave unparsed (counted apart).
-        gen: generation settings; default greedy with 32 new tokens.
-        batch_size: variants per model call and per write to records.jsonl.
-        max_image_orders: most image orders per item with permute=images; None means all.
-        style: prompt layout (settings.PROMPT_STYLES); default the benchmark's own.
-        cache: a ResponseCache or its file; default the user cache ($SCOTOMA_CACHE_DIR).
-        n_boot: bootstrap replicates of the intervals.
-        overwrite: delete what the run directory holds and start over.
-        chain: ask in focus-chain style (paper 001): the chain instruction follows each question, the
-            answer is read from the output's final answer span, the raw chain is logged; default 512
-            new tokens.
-        split: the split of a benchmark whose local copy has several (nlvr1: dev, train, test); None
-            is the loader's default.
-        engine: where the model calls of spec strings run (scotoma.engines): "local" (default), "ray" or
-            an EngineConfig; the records are the same either way.
+
+    Raises:
+        RunDirError: `out_dir` holds a run with another config (and config.overwrite is False).
+        TooManyImagesError: a variant shows more images than the model accepts (before any model call).
+        ModelError: every model call failed.
     """
     started = time.perf_counter()
-    if isinstance(benchmark, Benchmark):
-        bench = benchmark
+    config = config or BenchConfig()
+    if isinstance(config.benchmark, Benchmark):
+        bench = config.benchmark
+        if config.limit is not None:
+            bench = dataclasses.replace(bench, items=bench.items[: config.limit])
     else:
-        bench = load_benchmark(benchmark, data, seed, limit, **({"split": split} if split else {}))
-    if isinstance(benchmark, Benchmark) and limit is not None:
-        bench = dataclasses.replace(bench, items=bench.items[:limit])
-    engine = EngineConfig.parse(engine)  # a bad engine string fails before the run directory is made
-    gen = gen or bench_gen(chain)
-    if gen.n != 1:
-        raise ValueError("bench scores one completion per variant; use GenConfig(n=1)")
-    chosen = _settings(settings)
-    if not isinstance(permute, PermuteConfig):
-        permute = PermuteConfig.parse(permute, max_image_orders)
-    if {"DQ", "IDQ"} & set(chosen) and captioner_spec is None:
-        raise ValueError(
-            "settings DQ and IDQ need image descriptions: pass a captioner (a model spec or function)"
-        )
-    config = BenchConfig(
+        split = {"split": config.split} if config.split else {}
+        bench = load_benchmark(config.benchmark, config.data, config.seed, config.limit, **split)
+    model_spec, captioner_spec, judge_spec = config.model, config.captioner, config.judge
+    spec = BenchSpec(
         benchmark=bench.name,
         benchmark_version=bench.version,
         source=bench.source,
         model=str(_spec_of(model_spec)),
-        settings=chosen,
-        permute=permute,
+        settings=config.settings,
+        permute=config.permute,
         captioner=_spec_of(captioner_spec),
         judge=_spec_of(judge_spec),
-        limit=limit,
-        gen=gen,
-        prompt_style=style or bench.prompt_style,
-        chain=chain,
-        split=split,
+        limit=config.limit,
+        gen=config.gen,
+        prompt_style=config.style or bench.prompt_style,
+        chain=config.chain,
+        split=config.split,
     )
-    layout = prompt_style(config.prompt_style)
-    variants = make_variants(bench.items, chosen, permute, seed)
-    out_dir = Path(out_dir) if out_dir is not None else default_run_dir(bench.name, config.model)
+    layout = prompt_style(spec.prompt_style)
+    variants = make_variants(bench.items, spec.settings, spec.permute, config.seed)
+    out_dir = Path(out_dir) if out_dir is not None else default_run_dir(bench.name, spec.model)
     # local weights by their digest: a retrained model in the same folder is another run, not a resume
     identity = {
-        **config.to_dict(),
+        **spec.to_dict(),
         "weights": weights_identity(model_spec) if isinstance(model_spec, str) else None,
     }
-    run = RunDir.open(out_dir, f"bench {bench.name}", identity, seed, overwrite=overwrite)
-    n_errors = hits = 0
-    first_error: str | None = None
+    run = RunDir.open(out_dir, f"bench {bench.name}", identity, config.seed, overwrite=config.overwrite)
+    hits = 0
     opened: list[Model] = []  # models this call loaded on the engine, released when it ends
 
-    def on_engine(spec: str, load: Callable[[str], Model] = get_model) -> Model:
-        opened.append(open_model(spec, engine, load))
+    def on_engine(name: str) -> Model:
+        opened.append(open_model(name, config.engine, get_model))
         return opened[-1]
 
     try:
-        todo = list(pending(variants, lambda v: v.key, run))
-        n_skipped = len(variants) - len(todo)
+        todo = run.todo(variants, lambda v: v.key)
         if todo:
+            cache = config.cache
             response_cache = cache if isinstance(cache, ResponseCache) else ResponseCache(cache)
             model = CachedModel(
-                on_engine(model_spec, load_model) if isinstance(model_spec, str) else model_spec,
+                on_engine(model_spec) if isinstance(model_spec, str) else model_spec,
                 response_cache,
             )
-            check_image_counts(model, todo)
+            check_image_counts(model, todo.items)
             judge = None
             if judge_spec is not None:
                 judge_model = on_engine(judge_spec) if isinstance(judge_spec, str) else judge_spec
@@ -274,35 +170,31 @@ def run_bench(
             if isinstance(captioner_spec, str) and captioner_spec != ORACLE_SPEC:
                 captioner_spec = on_engine(captioner_spec)
             captioner = make_captioner(captioner_spec, response_cache)
-            descriptions = _describe_all(captioner, todo, batch_size) if captioner else None
-            with progress_bar(f"bench {bench.name}", total=len(todo)) as bar:
-                for start in range(0, len(todo), batch_size):
-                    chunk = todo[start : start + batch_size]
-                    conversations = [build_conversation(v, layout, descriptions) for v in chunk]
-                    if chain:
-                        conversations = [with_chain_instruction(c) for c in conversations]
-                    completions = model.generate(conversations, gen)
-                    records, errors = score_batch(bench, chunk, completions, judge, chain, conversations)
-                    run.append(records)
-                    n_errors += errors
-                    first_error = first_error or next(
-                        (c.error for c in completions if c.finish_reason == "error"), None
-                    )
-                    bar.advance(len(chunk))
+            descriptions = _describe_all(captioner, todo.items, config.batch_size) if captioner else None
+
+            def answer(chunk: list[Variant]) -> tuple[list[dict[str, Any]], list[str]]:
+                conversations = [build_conversation(v, layout, descriptions) for v in chunk]
+                if config.chain:
+                    conversations = [with_chain_instruction(c) for c in conversations]
+                completions = model.generate(conversations, spec.gen)
+                return score_batch(bench, chunk, completions, judge, config.chain, conversations)
+
+            todo.work(answer, config.batch_size, f"bench {bench.name}")
             hits = model.hits
-        if todo and n_errors == len(todo):
+        if todo and todo.n_failed == len(todo):
             raise ModelError(
-                f"every model call failed ({n_errors} of {n_errors} variants), e.g. {first_error}; check "
-                f"that {config.model} is reachable and the spec is right, then run the same command again"
+                f"every model call failed ({todo.n_failed} of {len(todo)} variants), e.g. "
+                f"{todo.first_error}; check that {spec.model} is reachable and the spec is right, then run "
+                "the same command again"
             )
         metrics = {
-            **config.to_dict(),
+            **spec.to_dict(),
             "n_items": len(bench.items),
             "n_variants": len(variants),
             "n_missing": len(variants) - len(run.done),
-            "n_failed": n_errors,  # model calls that failed in this call (not written: a re-run retries)
-            "first_error": first_error,
-            **summarize(list(run.records()), n_boot=n_boot, seed=seed),
+            "n_failed": todo.n_failed,  # model calls that failed in this call (not written: a re-run retries)
+            "first_error": todo.first_error,
+            **summarize(list(run.records()), n_boot=config.n_boot, seed=config.seed),
         }
         run.write_metrics(metrics)
         write_json_atomic(run.path / LMMS_RESULTS, lmms_eval_results(metrics))  # for the harnesses' readers
@@ -317,9 +209,9 @@ def run_bench(
         run_dir=out_dir,
         metrics=metrics,
         n_variants=len(variants),
-        n_skipped=n_skipped,
-        n_new=len(todo) - n_errors,
-        n_errors=n_errors,
+        n_skipped=todo.n_skipped,
+        n_new=len(todo) - todo.n_failed,
+        n_errors=todo.n_failed,
         cache_hits=hits,
         seconds=time.perf_counter() - started,
     )

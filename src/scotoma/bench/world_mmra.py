@@ -52,14 +52,14 @@ from scotoma.bench.world_relations import (
     size_answer,
 )
 from scotoma.bench.world_suites import DEFAULT_N, generator_options, int_option
-from scotoma.world.captions import object_phrase
-from scotoma.world.generate import SceneSampler
-from scotoma.world.phrases import noun_phrase
-from scotoma.world.programs import Filter
-from scotoma.world.referents import describe_uniquely
-from scotoma.world.render import box_image_ref
-from scotoma.world.scene import COLORS, SHAPES, SIZES, Box
-from scotoma.world.specs import BoxConstraints, ObjectSpec, SamplingError, SceneConfig
+from scotoma.world.programs.nodes import Filter
+from scotoma.world.programs.phrases import noun_phrase
+from scotoma.world.programs.referents import describe_uniquely
+from scotoma.world.sampling.generate import SceneSampler
+from scotoma.world.sampling.specs import BoxConstraints, ObjectSpec, SamplingError, SceneConfig
+from scotoma.world.scenes.captions import object_phrase
+from scotoma.world.scenes.render import box_image_ref
+from scotoma.world.scenes.scene import COLORS, SHAPES, SIZES, Box
 
 WORLD_MMRA_VERSION = "1"
 MAX_TRIES = 200  # scene draws per item before giving up; the rarest target needs ~10 on average

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from scotoma.bench.nlvr1 import is_tower_box
-from scotoma.world.captions import object_phrase
-from scotoma.world.oracle import judge
-from scotoma.world.programs import Compare, Count, Filter, SizeCompare
-from scotoma.world.scene import Box, Scene, WorldObject
+from scotoma.world.programs.nodes import Compare, Count, Filter, SizeCompare
+from scotoma.world.programs.oracle import judge
+from scotoma.world.scenes.captions import object_phrase
+from scotoma.world.scenes.scene import Box, Scene, WorldObject
 
 AnswerOf = Callable[[Sequence[Box]], int | None]
 Identity = tuple[str, str, int]  # (shape, color, size): no two objects of a generated set's box share one

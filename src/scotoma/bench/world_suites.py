@@ -9,7 +9,7 @@ S2H levels (paper 003, Simple-to-Hard multi-image reasoning).
     world-s2h-l3   global search over all images: "Which image contains exactly two black circles?",
                    "How many images contain a blue triangle?", "Does every image contain ...?"
 
-Questions and answers are the world's own: English from `scotoma.world.language`, canonical answers
+Questions and answers are the world's own: English from `scotoma.world.programs.language`, canonical answers
 from the oracle ("yes"/"no", "true"/"false" read as yes/no, digits, attribute words, "image 2", "the
 black square"), asked in the "bare" prompt style the world models are trained on. Item k of a suite is
 sample k of a `QuestionSampler` with that seed, so a suite is the same for the same seed and options.
@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from scotoma.bench.items import Item
-from scotoma.world.programs import FirstAppearance, WhichImage, images_of
-from scotoma.world.questions import QuestionConfig, QuestionSampler
-from scotoma.world.records import WorldSample, program_text
+from scotoma.world.programs.nodes import FirstAppearance, WhichImage, images_of
+from scotoma.world.sampling.questions import QuestionConfig, QuestionSampler
+from scotoma.world.sampling.records import WorldSample, program_text
 
 WORLD_SUITES_VERSION = "1"
 DEFAULT_N = 300

@@ -43,7 +43,14 @@ def bench(
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Keep the first N items.")] = None,
     max_image_orders: Annotated[int, typer.Option(min=0, help="Most image orders per item (0 = all).")] = 6,
-    batch_size: Annotated[int, typer.Option(min=1, help="Variants per model call.")] = 64,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Variants per request to the model and per write to records.jsonl; an hf: model splits a "
+            "request into its own batches (hf:PATH?batch_size=N, default 16).",
+        ),
+    ] = 64,
     seed: Annotated[
         int, typer.Option(min=0, help="Seed for generated suites, order sampling and bootstrap.")
     ] = 0,
@@ -84,8 +91,8 @@ def bench(
         raise typer.BadParameter(
             "give the model under test, e.g. --model builtin:answerer", param_hint="--model"
         )
-    from scotoma.bench import print_results, run_bench, write_html
-    from scotoma.bench.runner import bench_gen
+    from scotoma.bench import BenchConfig, print_results, run_bench, write_html
+    from scotoma.cli.summary_line import echo_summary
 
     names = [name.strip() for name in benchmark.split(",") if name.strip()]
     if len(names) > 1 and data is not None:
@@ -93,27 +100,29 @@ def bench(
     if len(set(names)) < len(names):
         raise typer.BadParameter(f"a benchmark is named twice in {benchmark!r}")
     settings = ",".join(setting) if setting else "IQ"
-    gen = bench_gen(chain, max_new_tokens, temperature, seed)
     for name in names:
-        result = run_bench(
-            name,
-            model,
-            settings,
-            permute,
-            out / name.partition(":")[0] if out is not None and len(names) > 1 else out,
-            captioner,
-            seed,
-            data=data,
-            limit=limit,
-            judge_spec=judge,
-            gen=gen,
-            batch_size=batch_size,
+        config = BenchConfig(
+            benchmark=name,
+            model=model,
+            settings=settings,
+            permute=permute,
             max_image_orders=max_image_orders or None,
-            n_boot=n_boot,
-            overwrite=force,
-            chain=chain,
-            engine=engine,
+            captioner=captioner,
+            judge=judge,
+            data=data,
             split=split,
+            limit=limit,
+            chain=chain,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            seed=seed,
+            batch_size=batch_size,
+            n_boot=n_boot,
+            engine=engine,
+            overwrite=force,
+        )
+        result = run_bench(
+            config, out / name.partition(":")[0] if out is not None and len(names) > 1 else out
         )
         print_results(result.metrics)
         if html:
@@ -121,6 +130,7 @@ def bench(
         typer.echo(
             f"{result.n_variants} variants ({result.n_new} new) in {result.seconds:.1f} s -> {result.run_dir}"
         )
+        echo_summary(Path(result.run_dir), Path(result.run_dir) / "results.html" if html else None)
         if result.n_errors:
             typer.echo(
                 f"warning: {result.n_errors} variants failed and were not written (e.g. "

@@ -35,20 +35,35 @@ def probe(
     With no arguments: shapes-world samples, builtin:questioner trained by GRPO against builtin:answerer
     with the exact oracle as verifier, then the zero-shot baseline on the same images.
     """
+    from scotoma.cli.summary_line import echo_summary
     from scotoma.probe import probe_command
 
-    probe_command(questioner, answerer, verifier, images, config, out, overrides or ())
+    result = probe_command(questioner, answerer, verifier, images, config, out, overrides or ())
+    echo_summary(result.out_dir, result.summary_path)
 
 
 def report(
     runs: Annotated[list[Path], typer.Argument(help="Probe, bench and taxonomy run directories.")],
     out: Annotated[Path, typer.Option(help="Folder for report.html.")] = Path("runs/report"),
+    embedder: Annotated[
+        str | None,
+        typer.Option(
+            help="Sentence embedder (all-MiniLM-L6-v2 or hashing) for the semantic diversity of questions "
+            "no taxonomy run holds embeddings for; without it, SD comes from the probe runs' metrics.json."
+        ),
+    ] = None,
 ) -> None:
     """Write one self-contained HTML report (tables, radar plots, failure gallery) from run directories."""
-    from scotoma.report import write_report
+    from scotoma.cli.summary_line import echo_summary
+    from scotoma.report import load_runs, questions_to_embed, write_report
 
-    path = write_report(runs, out)
-    typer.echo(f"report: {path}")
+    vectors = {}
+    if embedder is not None:
+        from scotoma.models.embed import get_embedder
+
+        texts = questions_to_embed(load_runs(runs))
+        vectors = dict(zip(texts, get_embedder(embedder).encode(texts), strict=True)) if texts else {}
+    echo_summary(write_report(runs, out, vectors=vectors))
 
 
 def taxonomy(
@@ -65,10 +80,14 @@ def taxonomy(
     engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "local",
 ) -> None:
     """Build the two-level failure taxonomy (paper 000, section 3.3) of probe runs."""
-    from scotoma.report import taxonomy_for_runs
+    from scotoma.cli.summary_line import echo_summary
+    from scotoma.report import load_runs, taxonomy_questions
+    from scotoma.taxonomy import taxonomy_for_runs
 
     if not stand_in and (primitives is None or labeller is None):
         raise typer.BadParameter("give --primitives and --labeller model specs, or --stand-in for world runs")
     models = {} if stand_in else {"primitive_model": primitives, "label_model": labeller, "meta_model": meta}
-    built = taxonomy_for_runs(runs, out, stand_in=stand_in, engine=engine, **models)
+    questions = taxonomy_questions(load_runs(runs))
+    built = taxonomy_for_runs(questions, out, runs=runs, stand_in=stand_in, engine=engine, **models)
     typer.echo(f"taxonomy: {len(built.skills)} skills -> {out}")
+    echo_summary(out)

@@ -19,12 +19,14 @@ def loop(
 ) -> None:
     """Probe the target, take its worst skills, synthesize chains and S2H pairs for them, train it (LoRA),
     then probe and bench it again; prints the before/after table and its verdicts."""
+    from scotoma.cli.summary_line import echo_summary
     from scotoma.loop import LoopConfig, format_table, run_loop
 
     config = LoopConfig(answerer=answerer, questioner=questioner).with_overrides(overrides or [])
     result = run_loop(config, out)
     typer.echo(format_table(result.metrics))
-    typer.echo(f"fixed model: {result.model}; loop in {result.seconds / 60:.1f} min -> {result.out_dir}")
+    typer.echo(f"fixed model: {result.model}; loop in {result.seconds / 60:.1f} min")
+    echo_summary(result.out_dir)
 
 
 __all__ = ["loop"]

@@ -41,10 +41,12 @@ Overrides = Annotated[
 
 
 def _print(result) -> None:
+    from scotoma.cli.summary_line import echo_summary
     from scotoma.synth.commands import summary
 
     for line in summary(result):
         typer.echo(line)
+    echo_summary(Path(result.run_dir))
 
 
 @synth_app.command("visc")

@@ -21,6 +21,7 @@ Force = Annotated[bool, typer.Option("--force", help="Replace a training run alr
 def _train(
     stage: str, recipe: str, data: list[Path], out: Path, overrides: list[str] | None, force: bool
 ) -> None:
+    from scotoma.cli.summary_line import echo_summary
     from scotoma.train import train_from_files
 
     result = train_from_files(stage, recipe, data, out, overrides or (), overwrite=force)
@@ -28,6 +29,7 @@ def _train(
         f"{stage}: {result.steps} steps on {result.samples} samples ({result.dropped} over the token budget "
         f"dropped), {result.mean_step_time_s:.3f} s/step -> {result.model_path}"
     )
+    echo_summary(out)
 
 
 @train_app.command("sft")

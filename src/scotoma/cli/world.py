@@ -62,9 +62,10 @@ def world_generate(
 
     from rich.console import Console
 
-    from scotoma.world.dataset import write_samples
-    from scotoma.world.questions import QuestionConfig, QuestionSampler
-    from scotoma.world.skills import FAMILIES
+    from scotoma.cli.summary_line import echo_summary
+    from scotoma.world.programs.skills import FAMILIES
+    from scotoma.world.sampling.dataset import write_samples
+    from scotoma.world.sampling.questions import QuestionConfig, QuestionSampler
 
     options: dict = {
         "images_per_sample": _world_range(images_per_sample, "--images-per-sample"),
@@ -81,6 +82,7 @@ def world_generate(
     start = time.perf_counter()
     metrics = write_samples(sampler, n, out, overwrite=force, workers=workers)
     _world_summary(Console(), metrics, out, time.perf_counter() - start)
+    echo_summary(out)
 
 
 def _world_summary(console: Any, metrics: dict, out: Path, seconds: float) -> None:
@@ -127,8 +129,8 @@ def world_show(
     from rich.table import Table
 
     from scotoma.errors import ScotomaError
-    from scotoma.world.dataset import load_sample
-    from scotoma.world.records import program_text
+    from scotoma.world.sampling.dataset import load_sample
+    from scotoma.world.sampling.records import program_text
 
     try:
         found = load_sample(folder, sample)

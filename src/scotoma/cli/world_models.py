@@ -78,8 +78,8 @@ def _train(
     device: str,
     **settings: object,
 ) -> None:
-    from scotoma.train.world_curriculum import CurriculumConfig
-    from scotoma.train.world_models import WorldTrainConfig, headline, train_world_model
+    from scotoma.world_models.curriculum import CurriculumConfig
+    from scotoma.world_models.training import WorldTrainConfig, headline, train_world_model
 
     curriculum_fields = {f.name for f in dataclasses.fields(CurriculumConfig)}
     try:
@@ -198,7 +198,11 @@ def eval_model(
     ] = 10,
     questions: Annotated[int, typer.Option(min=0, help="Held-out questioner prompts.")] = 200,
     nlvr: Annotated[
-        int, typer.Option(min=-1, help="NLVR1 dev examples (0 skips; -1 all), each in 6 box orders.")
+        int,
+        typer.Option(
+            min=-1,
+            help="NLVR1 dev statements (0 skips; -1 all), as `scotoma bench nlvr1 --permute images`.",
+        ),
     ] = 500,
     seed: Annotated[
         int, typer.Option(min=0, help="The training seed; the held-out set is derived from it.")
@@ -207,7 +211,7 @@ def eval_model(
     out: Annotated[Path | None, typer.Option(help="Write the evaluation as JSON here.")] = None,
 ) -> None:
     """Evaluate a world model through the hf backend: accuracy per family/skill, NLVR1, question validity."""
-    from scotoma.train.world_eval import world_evaluation
+    from scotoma.world_models.evaluation import world_evaluation
 
     result = world_evaluation(
         model, kind, per_family, describe, chain_per_family, questions, nlvr, seed, threads
@@ -224,7 +228,7 @@ def ship_model(
     evaluation: Annotated[Path, typer.Option(help="JSON written by `scotoma world eval-model --out`.")],
 ) -> None:
     """Copy a trained world model into the package (safetensors, <= 25 MB) with its README and eval.json."""
-    from scotoma.train.world_ship import ship_model as ship
+    from scotoma.world_models.shipping import ship_model as ship
 
     target = ship(run, name, json.loads(evaluation.read_text()))
     typer.echo(f"shipped {run / 'model'} as builtin:{name} in {target}")

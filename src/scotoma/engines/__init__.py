@@ -12,11 +12,11 @@ from collections.abc import Callable
 from scotoma.engines.config import ENGINE_HELP, KINDS, EngineConfig
 from scotoma.models.base import Model
 from scotoma.models.embed import Embedder, get_embedder
-from scotoma.models.weights import load_model
+from scotoma.models.registry import get_model
 
 
 def open_model(
-    spec: str, engine: EngineConfig | str | None = None, load: Callable[[str], Model] = load_model
+    spec: str, engine: EngineConfig | str | None = None, load: Callable[[str], Model] = get_model
 ) -> Model:
     """The model behind `spec` on `engine` (default local); `load` is how a replica loads it."""
     config = EngineConfig.parse(engine)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from scotoma.engines.config import EngineConfig
+from scotoma.errors import MissingExtra
 from scotoma.models.base import Model
 from scotoma.types import Completion, Conversation, GenConfig, ImagePart, ImageRef, Message
 
@@ -31,9 +32,7 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise ImportError(
-            "the ray engine needs Ray: pip install 'scotoma[ray]' (or use --engine local)"
-        ) from None
+        raise MissingExtra("the ray engine needs Ray", "ray", "use --engine local") from None
     return ray
 
 

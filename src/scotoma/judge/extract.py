@@ -10,6 +10,13 @@ Rules, in order of trust (the first that finds an answer wins):
    output is a refusal) the one option whose text it names, then the last bare capital option letter;
    for yes/no, the last yes/no/true/false; for numbers, the last number that is not an image label.
 
+Yes/no also reads hedged answers, after the explicit cues: a hedge ("I think", "I believe", "probably",
+"most likely", "maybe", ...) directly followed by so / not / yes / no that ends its clause ("I think
+not.", "Probably yes, the circle is blue", "I believe so"), and "I don't think so" (no). A hedge without
+one of those words ("Probably.", "I'm not sure") answers nothing. When the hedged answers disagree with
+each other or with a leading answer ("No, I think yes", "Maybe yes, maybe no") the output is unparsed
+(method "conflict"): it says both, and picking one would be a guess.
+
 Only the item's valid letters count, so "The correct answer is (B)." is B and never "T". A refusal
 ("I'm sorry, I cannot see the images") or an output that picks nothing is *unparsed*, which callers count
 apart from a wrong answer. Optional judge-based extraction for the unparsed rest lives in `extract_judge`.
@@ -32,7 +39,7 @@ from scotoma.judge.normalize import (
     normalize_yes_no,
 )
 
-EXTRACTOR_VERSION = "rules-v1"
+EXTRACTOR_VERSION = "rules-v2"  # v2: hedged yes/no ("I think not", "I believe so")
 
 # Cues before an answer, in tiers: "answer" phrases beat "I choose" phrases, which beat "option X" mentions.
 _ANSWER_CUES = [
@@ -66,6 +73,16 @@ _REFUSAL = re.compile(
 _NEGATION = re.compile(
     r"(?:\bnot|n't|\bnor|\bexcept|\brather than|\binstead of|\bnever)\s*(?:option\s+)?$", re.I
 )
+# a hedge, then the word that carries the polarity, ending its clause ("I think not." but not "I think
+# not all of them", nor the determiner of "probably no circles")
+_HEDGE = re.compile(
+    r"\b(?:i\s+(?:really\s+)?(?:think|believe|suppose|guess|expect|reckon)|i(?:'d|\s+would)\s+say|"
+    r"i(?:'m|\s+am)\s+(?:fairly|pretty|quite|almost)\s+(?:sure|certain)|(?:most|very|quite)\s+likely|likely|"
+    r"probably|maybe|perhaps|presumably|apparently)"
+    r"\s*,?\s+(so|not|yes|no)(?=\s*(?:[\.,;:!]|$))",
+    re.I,
+)
+_HEDGED_NO = re.compile(r"\bi\s+(?:do\s+not|don'?t)\s+(?:think|believe|suppose|expect|reckon)\s+so\b", re.I)
 _Found = tuple[int, str]
 _LETTER_FOLLOWERS = {"is", "was", "seems", "because", "since", "as", "and", "or", "would", "fits", "matches"}
 
@@ -77,9 +94,9 @@ class Extraction:
     Attributes:
         answer: canonical answer (an option letter, "yes"/"no", a number as text, normalized text) or
             None when unparsed.
-        method: which rule found it ("explicit", "leading", "paren", "option_text", "last_letter",
-            "mention", "last_number", "text", "judge"), or why nothing was found ("empty", "refusal",
-            "none").
+        method: which rule found it ("explicit", "leading", "hedged", "paren", "option_text",
+            "last_letter", "mention", "last_number", "text", "judge"), or why nothing was found ("empty",
+            "refusal", "conflict", "none").
     """
 
     answer: str | None
@@ -232,8 +249,11 @@ def extract_yes_no(text: str) -> Extraction:
 
     if (answer := _cued(text, at)) is not None:
         return Extraction(answer, "explicit")
+    hedged = _hedged(text)
     if (answer := at(text)) is not None:
-        return Extraction(answer, "leading")
+        return Extraction(answer, "leading") if hedged <= {answer} else Extraction(None, "conflict")
+    if hedged:
+        return Extraction(hedged.pop(), "hedged") if len(hedged) == 1 else Extraction(None, "conflict")
     if _REFUSAL.search(text):
         return Extraction(None, "refusal")
     # "no" inside a sentence is usually a determiner ("there is no cat"); only a standalone "no." counts
@@ -244,6 +264,13 @@ def extract_yes_no(text: str) -> Extraction:
     if mentions:
         return Extraction(mentions[-1], "mention")
     return Extraction(None, "none")
+
+
+def _hedged(text: str) -> set[str]:
+    """The answers of the hedges in `text`: "I think so" is yes, "I think not" and "I don't think so" no."""
+    polarity = {"so": "yes", "yes": "yes", "not": "no", "no": "no"}
+    answers = {polarity[m.group(1).lower()] for m in _HEDGE.finditer(text) if not _negated(text, m.start())}
+    return answers | ({"no"} if _HEDGED_NO.search(text) else set())
 
 
 def extract_number(text: str) -> Extraction:

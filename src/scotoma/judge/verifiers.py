@@ -5,8 +5,8 @@ several joined), grounded (answering it needs what the image shows, and everythi
 objective (one unambiguous answer). Two verifiers decide them behind one protocol,
 `verify(items) -> judgements`:
 
-- `oracle`: the shapes world's exact judgement (`scotoma.world.oracle.judge`): the first failed criterion,
-  the canonical answer, the program's skills. It needs world samples (a scene per item).
+- `oracle`: the shapes world's exact judgement (`scotoma.world.programs.oracle.judge`): the first failed
+  criterion, the canonical answer, the program's skills. It needs world samples (a scene per item).
 - `judge:<backend spec>`: a VLM judge (`scotoma.judge.vlm_judge.VLMJudge`) that sees the images, reasons,
   then returns a JSON verdict per criterion and on the answer; for any images, real photos included.
 
@@ -22,9 +22,9 @@ from typing import Any, Protocol
 
 from scotoma.cache import CachedModel, ResponseCache
 from scotoma.types import ImageRef
-from scotoma.world.answers import is_correct
-from scotoma.world.oracle import judge
-from scotoma.world.scene import Scene
+from scotoma.world.programs.answers import is_correct
+from scotoma.world.programs.oracle import judge
+from scotoma.world.scenes.scene import Scene
 
 CRITERIA = ("grammatical", "atomic", "grounded", "objective")  # the paper's order, and the oracle's
 
@@ -128,7 +128,8 @@ def criteria_until(reason: str | None) -> dict[str, bool | None]:
 
 
 class OracleVerifier:
-    """The world's exact verifier: `scotoma.world.oracle.judge` and `scotoma.world.answers.is_correct`."""
+    """The world's exact verifier: `scotoma.world.programs.oracle.judge` and
+    `scotoma.world.programs.answers.is_correct`."""
 
     spec = "oracle"
     version = "world-oracle-v1"

@@ -1,7 +1,7 @@
 """`LoopConfig`: every knob of `scotoma loop` (find, fix, verify), with a help string each.
 
 Seeds are kept apart on purpose: the built-in models were trained on world streams of seed 0 and
-evaluated on seed 0 + 1,000,003 (`scotoma.train.world_eval`); the loop's held-out measurement uses
+evaluated on seed 0 + 1,000,003 (`scotoma.world_models.evaluation`); the loop's held-out measurement uses
 `eval_seed`, its probe `probe_seed` and its training data `data_seed`, so no measured item is a
 training item.
 """
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scotoma.engines import EngineConfig
+from scotoma.overrides import override_values
 from scotoma.slices import SLICE_PREFIXES, is_slice_predicate
-from scotoma.train.recipe_files import override_values
-from scotoma.world.skills import SKILLS
+from scotoma.world.programs.skills import SKILLS
 
 
 @dataclass
@@ -83,7 +83,13 @@ class LoopConfig:
     eval_seed: int = field(default=2_000_003, metadata={"help": "Seed of the held-out world bench."})
     probe_seed: int = field(default=3_000_017, metadata={"help": "Seed of the probe's world images."})
     data_seed: int = field(default=4_000_037, metadata={"help": "Seed of the synthesized training data."})
-    batch_size: int = field(default=64, metadata={"help": "Prompts per model call in bench and synth."})
+    batch_size: int = field(
+        default=64,
+        metadata={
+            "help": "Prompts per request to the model in its bench and synth steps (their batch_size; an "
+            "hf: model splits a request into its own hf:PATH?batch_size=N)."
+        },
+    )
     engine: str = field(
         default="local",
         metadata={

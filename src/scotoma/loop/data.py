@@ -38,10 +38,10 @@ from scotoma.synth.s2h_world import fitting_levels
 from scotoma.synth.visc_compose import COMPOSITE_SKILLS
 from scotoma.train.data import read_jsonl
 from scotoma.types import ImageRef, user_turn
-from scotoma.world.questions import QuestionConfig, QuestionSampler
-from scotoma.world.records import WorldSample
-from scotoma.world.render import box_image_ref
-from scotoma.world.skills import PRIMITIVE_FAMILIES, SKILLS, prerequisites
+from scotoma.world.programs.skills import PRIMITIVE_FAMILIES, SKILLS, prerequisites
+from scotoma.world.sampling.questions import QuestionConfig, QuestionSampler
+from scotoma.world.sampling.records import WorldSample
+from scotoma.world.scenes.render import box_image_ref
 
 LAYOUT = "bare"
 MAX_DRAWS = 100  # sampled questions per kept one when a slice filters them

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scotoma.bench import load_benchmark, run_bench
+from scotoma.bench import BenchConfig, load_benchmark, run_bench
 from scotoma.bench.metrics import read_records
 from scotoma.loop.config import LoopConfig
 from scotoma.probe import ProbeConfig, run_probe
@@ -67,19 +67,12 @@ def tally(records: Iterable[dict[str, Any]], key: str) -> dict[str, tuple[int, i
 
 def measure(model: str, out: Path, config: LoopConfig) -> Measurement:
     """Bench `world`, bench `nlvr1` and a zero-shot probe of `model`, each in a run directory under `out`."""
-    common = {"cache": None, "batch_size": config.batch_size, "n_boot": 200, "engine": config.engine}
-    world = run_bench(
-        f"world:n={config.eval_items}",
-        model,
-        "IQ",
-        None,
-        out / "bench_world",
-        seed=config.eval_seed,
-        **common,
-    )
+    common = {"model": model, "batch_size": config.batch_size, "n_boot": 200, "engine": config.engine}
+    world_config = BenchConfig(f"world:n={config.eval_items}", seed=config.eval_seed, **common)
+    world = run_bench(world_config, out / "bench_world")
     world_records = read_records(world.run_dir)
     predicates = item_predicates(config)
-    nlvr = run_bench("nlvr1", model, "IQ", None, out / "bench_nlvr1", limit=config.nlvr_limit, **common)
+    nlvr = run_bench(BenchConfig("nlvr1", limit=config.nlvr_limit, **common), out / "bench_nlvr1")
     nlvr_records = read_records(nlvr.run_dir)
     probe_config = ProbeConfig(
         questioner=config.questioner,

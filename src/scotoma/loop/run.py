@@ -31,7 +31,7 @@ from scotoma.loop.data import build_training_data
 from scotoma.loop.measure import Measurement, measure, worst_skills, worst_slices
 from scotoma.runlog import RunDir
 from scotoma.train import TrainResult, train_from_files
-from scotoma.world.skills import FAMILY_SKILLS
+from scotoma.world.programs.skills import FAMILY_SKILLS
 
 TARGET_DROP = 1 / 3  # relative fall of the targeted failure rate
 MAX_FAMILY_LOSS = 0.02
@@ -121,7 +121,7 @@ def _train(
     if out.exists():
         shutil.rmtree(out)
     settings = [f"model={model}", "merge_lora=true", *overrides]
-    result = train_from_files(stage, recipe, [data], out, settings)
+    result = train_from_files(stage, recipe, [data], out, settings, display=f"loop {stage}")
     summary = _train_summary(result)
     summary_file.write_text(json.dumps(summary, indent=1))
     return f"hf:{result.model_path}", summary

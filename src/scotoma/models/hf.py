@@ -31,6 +31,7 @@ from scotoma.models.hf_processor import (
     load_processor,
     set_pixel_budget,
 )
+from scotoma.progress import library_bars_hidden
 from scotoma.types import Completion, Conversation, GenConfig, ImagePart, cut_at_stop
 
 
@@ -56,13 +57,14 @@ class HFModel:
         processor = load_processor(target, local_files_only=True)
         extra = {"attn_implementation": parsed.attn_implementation}
         try:
-            model = AutoModelForImageTextToText.from_pretrained(
-                target,
-                dtype=_resolve_dtype(parsed.dtype, device),
-                use_safetensors=True,
-                local_files_only=True,
-                **{k: v for k, v in extra.items() if v is not None},
-            )
+            with library_bars_hidden():  # transformers' "Loading weights" bar would cut into the job's
+                model = AutoModelForImageTextToText.from_pretrained(
+                    target,
+                    dtype=_resolve_dtype(parsed.dtype, device),
+                    use_safetensors=True,
+                    local_files_only=True,
+                    **{k: v for k, v in extra.items() if v is not None},
+                )
         except (OSError, ValueError) as error:
             raise ModelError(
                 f"cannot load model weights from {target}: {error}. scotoma loads safetensors only; "

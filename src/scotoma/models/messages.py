@@ -1,4 +1,5 @@
-"""The OpenAI chat-completions wire format, shared by the `openai:` client, the `vllm:` backend and `serve`.
+"""The OpenAI chat-completions wire format, shared by the `openai:` client, the `vllm:` backend and `serve`,
+and read from TRL's conversational completions, which are messages of the same format (`completion_text`).
 
 Images travel as base64 data URLs, so a request is self-contained: no server ever fetches a path or URL.
 Keeping both directions in one module means the client and the server cannot drift apart.
@@ -186,6 +187,22 @@ def from_openai_messages(messages: Sequence[Any], max_image_pixels: int | None =
             raise MessageFormatError(f"{where}.content must be a string or a list of parts")
         out.append(Message(role, parts))  # type: ignore[arg-type]
     return Conversation(tuple(out))
+
+
+def completion_text(completion: str | Sequence[dict[str, Any]]) -> str:
+    """The text of a completion as TRL hands it to reward functions: the string itself, or the joined text
+    parts of a conversational completion (chat messages in this format, e.g. `[{"role": "assistant",
+    "content": "..."}]`)."""
+    if isinstance(completion, str):
+        return completion
+    parts = []
+    for message in completion:
+        content = message.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts.extend(block.get("text") or "" for block in content if block.get("type") == "text")
+    return "".join(parts)
 
 
 def chat_request(

@@ -1,4 +1,9 @@
-"""`get_model`: the one place a spec string becomes a backend. Heavy SDKs are imported only when used."""
+"""`get_model`: the one place a spec string becomes a backend. Heavy SDKs are imported only when used.
+
+A backend loaded from a local folder (hf:<folder>, builtin:<name>) gets its weights' digest in its spec
+(scotoma.models.weights), computed once here: every cache key of every role then tells retrained weights
+in the same folder from the old ones.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from typing import Any
 
 from scotoma.models.base import Model
 from scotoma.models.spec import ModelSpec
+from scotoma.models.weights import weights_identity
 
 KINDS = ("hf", "builtin", "openai", "vllm", "scripted", "scotoma")
 
@@ -16,9 +22,12 @@ def get_model(spec: str, **options: Any) -> Model:
     Args:
         spec: "hf:<path or hub id>", "builtin:<name>", "openai:<model>@<base_url>", "vllm:<path>",
             "scripted:<text>" or "scotoma:<name>" (an exact world target with a planted blind spot,
-            `scotoma.world.scotomas`); options may follow after "?", e.g.
+            `scotoma.world.scenes.scotomas`); options may follow after "?", e.g.
             "hf:Qwen/Qwen2.5-VL-3B-Instruct?max_pixels=200704".
         **options: the same options as keyword arguments; they win over those in the string.
+
+    Returns:
+        The backend; its `spec` is `spec`, with "#<weights digest>" for a local folder of weights.
     """
     parsed = ModelSpec.parse(spec)
     merged = {**parsed.options, **{k: str(v) for k, v in options.items()}}
@@ -35,12 +44,13 @@ def get_model(spec: str, **options: Any) -> Model:
     if parsed.kind == "hf":
         from scotoma.models.hf import HFModel
 
-        return HFModel(parsed.target, merged, spec=spec)
+        return HFModel(parsed.target, merged, spec=weights_identity(spec))
     if parsed.kind == "builtin":
         from scotoma.models.builtin import DEFAULT_OPTIONS, builtin_path
         from scotoma.models.hf import HFModel
 
-        return HFModel(str(builtin_path(parsed.target)), {**DEFAULT_OPTIONS, **merged}, spec=spec)
+        path = str(builtin_path(parsed.target))
+        return HFModel(path, {**DEFAULT_OPTIONS, **merged}, spec=weights_identity(spec))
     if parsed.kind == "openai":
         from scotoma.models.openai_api import OpenAIModel
 

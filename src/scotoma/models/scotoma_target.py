@@ -1,9 +1,9 @@
-"""`scotoma:NAME`: an exact target with a planted blind spot (`scotoma.world.scotomas`).
+"""`scotoma:NAME`: an exact target with a planted blind spot (`scotoma.world.scenes.scotomas`).
 
 It answers every world question as the oracle does on T(scene), the scene as the scotoma lets it be seen,
 so the items it fails on are known exactly. It answers only about shapes-world images rendered or loaded
-in this process (their boxes are looked up by content hash, `scotoma.world.image_boxes`); any other image
-is refused with a message saying so. It is a `ScriptedModel` whose responder is the oracle on T(scene),
+in this process (their boxes are looked up by content hash, `scotoma.world.scenes.image_boxes`); any other
+image is refused with a message saying so. It is a `ScriptedModel` whose responder is the oracle on T(scene),
 so it batches, stops and counts like the other scripted backends.
 """
 
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from scotoma.models.scripted import ScriptedModel
 from scotoma.types import Conversation
-from scotoma.world.image_boxes import box_of
-from scotoma.world.parse import ParseError, parse
-from scotoma.world.scene import Scene
-from scotoma.world.scotomas import Scotoma, get_scotoma, seen_answer
+from scotoma.world.programs.parse import ParseError, parse
+from scotoma.world.scenes.image_boxes import box_of
+from scotoma.world.scenes.scene import Scene
+from scotoma.world.scenes.scotomas import Scotoma, get_scotoma, seen_answer
 
 
 def _question(conversation: Conversation) -> str | None:

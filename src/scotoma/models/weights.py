@@ -1,11 +1,13 @@
-"""Backends by spec, with local weights identified by their content.
+"""A model's identity: its spec, plus a digest of its weights when they are a local folder.
 
 A folder's spec ("hf:runs/x/model", "builtin:answerer") stays the same when the weights in it change (a
 retrained built-in model, a second training into the same folder). Keyed by the spec alone, the response
 cache would serve the old weights' answers for the new ones, and a bench or probe run directory would
-resume with records of the old weights. `load_model` appends a digest of the weights to the spec of any
-local folder ("hf:<folder>#<digest>"), which keys the cache; `weights_identity` is what bench and probe
-open their run directories with, so a run of other weights is refused instead of resumed.
+resume with records of the old weights. `weights_identity` appends a digest of the weights to the spec of
+any local folder ("hf:<folder>#<digest>"). `get_model` gives that identity to the backend it loads, so the
+cache key of every role (target, questioner, judge, captioner, synth's producers) carries it; bench and
+probe open their run directories with it, so a run of other weights is refused instead of resumed. Hub ids,
+servers and scripted models keep their spec as it is.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from scotoma.models.base import Model
-from scotoma.models.registry import get_model
 from scotoma.models.spec import ModelSpec
 
 _HASH_LIMIT = 256 * 2**20  # hash weights up to this size in full; bigger folders by size and mtime
@@ -56,11 +56,4 @@ def weights_identity(spec: str) -> str:
     return spec
 
 
-def load_model(spec: str) -> Model:
-    """`get_model(spec)`, its spec extended by the weights digest when the weights are a local folder."""
-    model = get_model(spec)
-    model.spec = weights_identity(spec)
-    return model
-
-
-__all__ = ["load_model", "local_folder", "weights_digest", "weights_identity"]
+__all__ = ["local_folder", "weights_digest", "weights_identity"]

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from scotoma.judge.verifiers import CRITERIA, Judgement, OracleVerifier, Verifier, VerifyItem
-from scotoma.world.questions import QuestionConfig, QuestionSampler
-from scotoma.world.scene import COLORS, SHAPES
+from scotoma.world.sampling.questions import QuestionConfig, QuestionSampler
+from scotoma.world.scenes.scene import COLORS, SHAPES
 
 _SIZES = ("small", "medium", "large")
 KINDS = ("right_answer", "wrong_answer", "other_images", "shuffled", "joined")

@@ -18,7 +18,6 @@ banks it had.
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -27,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from scotoma.distributed import process_group
 from scotoma.models.embed import Embedder
 from scotoma.runlog import write_json_atomic
 
@@ -55,15 +55,12 @@ class BankEntry:
 
 def gather_across_ranks(entries: list[BankEntry]) -> list[BankEntry]:
     """Every rank's entries in rank order when torch.distributed runs with several processes, else
-    `entries` itself. Torch is not imported for it: a process that never imported it has no process group."""
-    if "torch" not in sys.modules:
+    `entries` itself (scotoma.distributed: torch is not imported to ask)."""
+    group = process_group()
+    if group is None or group.get_world_size() == 1:
         return entries
-    import torch.distributed as dist
-
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return entries
-    gathered: list[Any] = [None] * dist.get_world_size()
-    dist.all_gather_object(gathered, entries)
+    gathered: list[Any] = [None] * group.get_world_size()
+    group.all_gather_object(gathered, entries)
     return [entry for part in gathered for entry in part]
 
 

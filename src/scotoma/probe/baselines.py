@@ -98,8 +98,8 @@ def conme(ctx: ProbeContext, method: str = "conme") -> list[dict[str, Any]]:
 def world_question_corpus(n: int, k: int, seed: int = 0) -> list[tuple[ProbeSample, list[str]]]:
     """`n` world image sets, other than the probed ones, each with k valid questions from the world's
     question generator (random families and paraphrases)."""
-    from scotoma.world.language import render
-    from scotoma.world.sampling import random_valid_program
+    from scotoma.world.programs.language import render
+    from scotoma.world.sampling.random_programs import random_valid_program
 
     rng = random.Random(f"sft-corpus:{seed}")
     corpus = []

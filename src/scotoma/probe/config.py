@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from scotoma.engines import EngineConfig
+from scotoma.overrides import coerce_field, override_values
 from scotoma.probe.banks import PREFIX_SOURCES, check_prefix_settings
 from scotoma.probe.reward import COMBINES, NOVELTY_FORMS, RewardConfig
-from scotoma.train.recipe_files import coerce_field, override_values
 from scotoma.yaml_files import read_yaml_mapping
 
 METHODS = ("rl", "zero_shot", "conme", "sft", "expert_iteration", "rl_sft")
@@ -149,7 +149,14 @@ class ProbeConfig:
     eval_generations: int = field(
         default=4, metadata={"help": "Questioner outputs per image in an evaluation round."}
     )
-    batch_size: int = field(default=16, metadata={"help": "Images per batch in evaluation rounds."})
+    batch_size: int = field(
+        default=16,
+        metadata={
+            "help": "Samples per batch in evaluation rounds: one request each to the questioner, answerer "
+            "and verifier, and one write to records.jsonl (an hf: model splits a request into its own "
+            "hf:PATH?batch_size=N)."
+        },
+    )
     expert_iteration_rounds: int = field(
         default=5, metadata={"help": "Rounds of generate, keep failures, fine-tune (paper: 5)."}
     )

@@ -3,26 +3,27 @@ answerer and verifier (through the response cache), the prompts and the embedder
 
 Models are resolved by spec through `get_model` on the config's engine (scotoma.engines: in this process,
 or a pool of Ray actors), or taken from `models` when the caller already holds them (tests pass
-ScriptedModels and in-memory tiny VLMs that way). Local weights (builtin: models, hf:
-folders, questioners trained during the run) enter cache keys with their digest (scotoma.models.weights).
+ScriptedModels and in-memory tiny VLMs that way). Local weights (builtin: models, hf: folders,
+questioners trained during the run) enter cache keys with their digest: `get_model` puts it in the spec
+(scotoma.models.weights).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scotoma.cache import CachedModel, ResponseCache
+from scotoma.distributed import process_rank
 from scotoma.engines import EngineConfig, close_model, open_model
 from scotoma.judge.chain_inference import DEFAULT_GEN as CHAIN_GEN
 from scotoma.judge.verifiers import Verifier, get_verifier
 from scotoma.models import get_model
 from scotoma.models.base import Model
 from scotoma.models.embed import Embedder, get_embedder
-from scotoma.models.weights import load_model, weights_identity
+from scotoma.models.weights import weights_identity
 from scotoma.probe.config import ProbeConfig
 from scotoma.probe.core import Probe
 from scotoma.probe.loop import run_round
@@ -49,7 +50,6 @@ def on_engine(
     spec: str,
     models: Mapping[str, Model],
     pools: dict[str, Model],
-    load: Callable[[str], Model] = load_model,
 ) -> Model:
     """The model of `spec`: pre-loaded, loaded here (local engine, as each caller always did), or the
     pool the run opened for it on its engine (started once, kept in `pools` for every later round)."""
@@ -57,9 +57,9 @@ def on_engine(
         return models[spec]
     engine = EngineConfig.parse(config.engine)
     if engine.kind == "local":
-        return load(spec)
+        return get_model(spec)
     if spec not in pools:
-        pools[spec] = open_model(spec, engine, load)
+        pools[spec] = open_model(spec, engine, get_model)
     return pools[spec]
 
 
@@ -113,7 +113,7 @@ class ProbeContext:
         own records in out_dir/.rank<N>: a run directory admits one writer, and only rank 0's is the run.
         """
         out_dir = Path(out_dir)
-        rank = int(os.environ.get("RANK", "0"))
+        rank = process_rank()
         run_path = out_dir if rank == 0 else out_dir / f".rank{rank}"
         # local weights by their digest: a retrained answerer in the same folder is another run
         weights = {role: weights_identity(getattr(config, role)) for role in ("questioner", "answerer")}
@@ -137,7 +137,7 @@ class ProbeContext:
                 from scotoma.judge.vlm_judge import VLMJudge
 
                 verifier: Verifier = VLMJudge(
-                    CachedModel(on_engine(config, judge_spec, models, pools, get_model), cache),
+                    CachedModel(on_engine(config, judge_spec, models, pools), cache),
                     config.verifier,
                     max_new_tokens=config.judge_max_new_tokens,
                 )

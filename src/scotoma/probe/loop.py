@@ -2,7 +2,7 @@
 batched call, the verifier judges them all, and the records are flushed to the run directory per batch.
 
 Record keys are `<method>/r<round>/<sample>/g<generation>/s<slot>`. A sample's records are written in one
-batch, so a re-run skips every sample whose first record is there (`scotoma.runlog.pending`): a killed
+batch, so a re-run skips every sample whose first record is there (`RunDir.todo`): a killed
 round resumes where it stopped, and the response cache answers whatever was asked before.
 """
 
@@ -14,8 +14,7 @@ from typing import Any
 
 from scotoma.probe.core import ANSWERER_ERROR, Probe, ScoredCompletion, question_record
 from scotoma.probe.samples import ProbeSample
-from scotoma.progress import progress_bar
-from scotoma.runlog import RunDir, pending
+from scotoma.runlog import RunDir
 
 
 def round_prefix(method: str, round_index: int = 0) -> str:
@@ -63,7 +62,8 @@ def run_round(
         round_index: the round (expert iteration has several).
         n: questioner outputs per sample.
         seed: the questioner's sampling seed (part of the cache key).
-        batch_size: samples per batch (each batch: one questioner, one answerer and one verifier call).
+        batch_size: samples per batch (each batch: one questioner, one answerer and one verifier request,
+            one write to the run; an hf: model splits a request into its own hf:PATH?batch_size=N).
         prefix_length: words in a record's "prefix" field.
         phase: "eval", or "train" for the generation rounds of expert iteration.
         ask: replaces "ask then score" for a batch (ConMe's two turns); must return n completions per
@@ -73,24 +73,22 @@ def run_round(
             again, its questions from the response cache.
     """
     prefix = round_prefix(method, round_index)
-    todo = list(pending(samples, lambda s: f"{prefix}/{s.key}/g0/s1", run))
     fields = {"method": method, "round": round_index, "phase": phase}
-    with progress_bar(f"probe {method} round {round_index}", total=len(todo)) as bar:
-        for start in range(0, len(todo), batch_size):
-            batch = todo[start : start + batch_size]
-            if ask is not None:
-                scored = ask(batch)
-            else:
-                outputs = probe.ask(batch, n=n, seed=seed)
-                scored = probe.score([(s, o) for s, group in zip(batch, outputs, strict=True) for o in group])
-            records = records_of(scored, prefix, n, prefix_length, **fields)
-            errors = {
-                r["sample"]: r["detail"] for r in records if str(r["detail"]).startswith(ANSWERER_ERROR)
-            }
-            run.append([r for r in records if r["sample"] not in errors])
-            if answer_errors is not None:
-                answer_errors.extend(errors.values())
-            bar.advance(len(batch))
+
+    def probe_batch(batch: list[ProbeSample]) -> tuple[list[dict[str, Any]], list[str]]:
+        if ask is not None:
+            scored = ask(batch)
+        else:
+            outputs = probe.ask(batch, n=n, seed=seed)
+            scored = probe.score([(s, o) for s, group in zip(batch, outputs, strict=True) for o in group])
+        records = records_of(scored, prefix, n, prefix_length, **fields)
+        errors = {r["sample"]: r["detail"] for r in records if str(r["detail"]).startswith(ANSWERER_ERROR)}
+        return [r for r in records if r["sample"] not in errors], list(errors.values())
+
+    todo = run.todo(samples, lambda s: f"{prefix}/{s.key}/g0/s1")
+    todo.work(probe_batch, batch_size, f"probe {method} round {round_index}")
+    if answer_errors is not None:
+        answer_errors.extend(todo.failures)
     return [r for r in run.records() if r["key"].startswith(prefix + "/")]
 
 

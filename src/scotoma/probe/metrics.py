@@ -32,6 +32,21 @@ from scotoma.probe.prompts import question_prefix
 
 Record = Mapping[str, Any]
 
+#: What each metric means, in words for a reader ({min}: the skill threshold); the summary's and the
+#: report's tables show them as header tooltips and as definitions under the table.
+DEFINITIONS = {
+    "questions": "question slots asked (k per questioner output), valid or not",
+    "qvr": "question validity rate: valid questions / judged questions",
+    "fdr": "failure discovery rate: valid questions the target answered wrongly / valid questions",
+    "semantic_diversity": "semantic diversity: Vendi score of the valid questions' sentence embeddings "
+    "(from 1, all alike, to their number, all different)",
+    "lexical_diversity": "lexical diversity: entropy of the valid questions' two-word prefixes / log(number "
+    "of distinct prefixes), from 0 to 1",
+    "number_of_skills": "skills needed by more than {min} valid questions",
+    "skill_coverage": "skill coverage: mean number of distinct skills per valid question",
+    "unique_skill_combinations": "distinct sets of skills among the valid questions",
+}
+
 
 def judged(records: Iterable[Record]) -> list[Record]:
     """Records the verifier decided (missing slots included: they are invalid)."""
@@ -132,6 +147,19 @@ def per_skill_failure_rate(records: Iterable[Record], min_questions: int = 0) ->
     return {s: failed[s] / asked[s] for s in sorted(asked) if asked[s] > min_questions}
 
 
+def per_skill_counts(records: Iterable[Record]) -> dict[str, dict[str, int]]:
+    """Skill -> {"questions": judged questions that need it, valid or not; "valid": the valid ones;
+    "failures": the valid ones the target failed}, skills in name order (the summary's per-skill table)."""
+    counts: dict[str, dict[str, int]] = {}
+    for r in judged(records):
+        for skill in set(r.get("skills") or ()):
+            row = counts.setdefault(skill, {"questions": 0, "valid": 0, "failures": 0})
+            row["questions"] += 1
+            row["valid"] += bool(r["valid"])
+            row["failures"] += bool(r["valid"] and r["failed"])
+    return dict(sorted(counts.items()))
+
+
 def mean_per_skill_failure_rate(records: Iterable[Record], min_questions: int = 100) -> float:
     """Table 2: the mean over skills with more than `min_questions` questions of their failure rate."""
     rates = per_skill_failure_rate(records, min_questions)
@@ -202,12 +230,14 @@ def summarize(
         "skills_per_question": skills_per_question(records),
         "skill_counts": dict(sorted(skill_counts(records).items())),
         "per_skill_failure_rate": rates,
+        "per_skill": per_skill_counts(records),
         "mean_per_skill_failure_rate": mean_per_skill_failure_rate(records, min_questions),
         "top_prefixes": Counter(question_prefix(t, 2) for t in texts).most_common(10),
     }
 
 
 __all__ = [
+    "DEFINITIONS",
     "covered_skills",
     "exclusive_skills",
     "failure_discovery_rate",
@@ -216,6 +246,7 @@ __all__ = [
     "lexical_diversity",
     "mean_per_skill_failure_rate",
     "number_of_skills",
+    "per_skill_counts",
     "per_skill_failure_rate",
     "prefix_entropy",
     "question_validity_rate",

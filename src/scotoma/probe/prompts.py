@@ -23,20 +23,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from scotoma.models.builtin import builtin_models_root
 from scotoma.models.spec import ModelSpec
+from scotoma.prompts import load_prompt
 from scotoma.types import Conversation, ImageRef
-from scotoma.world.lexicon import NUMBER_WORDS
+from scotoma.world.programs.lexicon import NUMBER_WORDS
 
 _OPEN = re.compile(r"<\s*response\s*_?\s*(\d+)\s*>", re.IGNORECASE)
 _CLOSE = re.compile(r"<\s*/\s*response\s*_?\s*(\d+)\s*>", re.IGNORECASE)
 _SENTENCE = re.compile(r"[^?.!\n]*[^?.!\n\s][^?.!\n]*(?:[?.!]+|$)", re.MULTILINE)
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 DEFAULT_IMAGE_LABEL = "Image {n}: "
+#: The built-in questioner's prompt, word for word what `scotoma.world_models` trains it on.
+WORLD_QUESTIONER_PROMPT = "questioner_world_v1"
 
 
 @dataclass(frozen=True)
@@ -117,15 +119,11 @@ def question_prefix(question: str, length: int) -> str:
 
 # -- templates -----------------------------------------------------------------------------------------
 def shipped_prompt(name: str) -> str:
-    """The text of a prompt shipped in scotoma/probe/prompts/ (trailing whitespace dropped)."""
-    path = resources.files("scotoma.probe").joinpath("prompts", f"{name}.txt")
-    if not path.is_file():
-        shipped = sorted(
-            p.name.removesuffix(".txt")
-            for p in resources.files("scotoma.probe").joinpath("prompts").iterdir()
-        )
-        raise ValueError(f"no probe prompt {name!r}; shipped: {', '.join(shipped)}; or give a file path")
-    return path.read_text(encoding="utf-8").rstrip()
+    """The text of a prompt shipped in scotoma/probe/prompts/ (`scotoma.prompts.load_prompt`)."""
+    try:
+        return load_prompt("probe", name)
+    except ValueError as error:
+        raise ValueError(f"{error}; or give a file path") from None
 
 
 def checkpoint_folder(spec: str) -> Path | None:
@@ -230,6 +228,7 @@ def answerer_conversation(prompts: PromptSet, images: tuple[ImageRef, ...], ques
 
 __all__ = [
     "DEFAULT_IMAGE_LABEL",
+    "WORLD_QUESTIONER_PROMPT",
     "ParsedQuestions",
     "PromptSet",
     "answerer_conversation",

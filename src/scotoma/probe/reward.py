@@ -31,7 +31,6 @@ over failures), penalty, bank sizes and the seconds spent. Scored questions go t
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,10 +38,11 @@ from typing import Any
 
 import numpy as np
 
+from scotoma.distributed import process_rank
+from scotoma.models.messages import completion_text
 from scotoma.probe.banks import BankEntry, MemoryBanks
 from scotoma.probe.core import Probe, question_record
 from scotoma.probe.samples import ProbeSample
-from scotoma.train.rewards import completion_text
 
 COMBINES = ("mean", "sum", "min", "max")
 NOVELTY_FORMS = ("sum", "mean")
@@ -96,15 +96,6 @@ def combine(values: Sequence[float], how: str) -> float:
         "min": min(values),
         "max": max(values),
     }[how]
-
-
-def current_rank() -> int:
-    """This process's torch.distributed rank (0 without a process group; torch is not imported for it)."""
-    if "torch" not in sys.modules:
-        return 0
-    import torch.distributed as dist
-
-    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
 
 class ProbeReward:
@@ -174,7 +165,7 @@ class ProbeReward:
         gathered = self.banks.gather(records)  # every rank's records, rank order: the same banks everywhere
         self.banks.add([_entry(r) for r in gathered if r["question"] is not None and r["judged"]])
         self.calls += 1
-        if current_rank() == 0:
+        if process_rank() == 0:
             for n, record in enumerate(gathered):
                 record["key"] = f"{self.key_prefix}/a{self.attempt}/c{self.calls:06d}/{n:04d}"
                 record["attempt"] = self.attempt
@@ -277,12 +268,4 @@ def _entry(record: Mapping[str, Any]) -> BankEntry:
     )
 
 
-__all__ = [
-    "COMBINES",
-    "NOVELTY_FORMS",
-    "ProbeReward",
-    "RewardConfig",
-    "combine",
-    "current_rank",
-    "question_reward",
-]
+__all__ = ["COMBINES", "NOVELTY_FORMS", "ProbeReward", "RewardConfig", "combine", "question_reward"]

@@ -21,9 +21,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from scotoma.distributed import process_group, process_rank
 from scotoma.probe.banks import MemoryBanks
 from scotoma.probe.context import ProbeContext
-from scotoma.probe.reward import ProbeReward, current_rank
+from scotoma.probe.reward import ProbeReward
 from scotoma.probe.samples import by_key
 from scotoma.probe.training import (
     questioner_recipe,
@@ -86,7 +87,7 @@ def train_rl(ctx: ProbeContext, method: str, start_spec: str) -> str:
         recipe, ctx.samples, reward, ctx.prompts, ctx.config.k, out / "grpo", callbacks=[timer]
     )
     _wait_for_rank_zero()  # rank 0 saves the weights after training; the others read them from there
-    if current_rank() == 0:
+    if process_rank() == 0:
         banks.save(banks_path)
     summary = _summary(result.to_dict())
     steps = timer.per_step[1:] or timer.per_step  # the first step pays one-off setup
@@ -102,13 +103,9 @@ def train_rl(ctx: ProbeContext, method: str, start_spec: str) -> str:
 
 def _wait_for_rank_zero() -> None:
     """A barrier when torch.distributed runs (several training processes); nothing otherwise."""
-    import sys
-
-    if "torch" in sys.modules:
-        import torch.distributed as dist
-
-        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-            dist.barrier()
+    group = process_group()
+    if group is not None and group.get_world_size() > 1:
+        group.barrier()
 
 
 def _summary(result: dict[str, Any]) -> dict[str, Any]:

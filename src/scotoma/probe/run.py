@@ -9,7 +9,9 @@ added (conme, sft, expert_iteration, rl_sft) and any backend given. The run dire
     records.jsonl   one record per question slot: method, phase (train/eval), round, sample, question,
                     answer, validity, failure, reason, skills, reward components (training)
     metrics.json    per method: QVR, FDR, SD, LD, skills, ...; exclusive skills; FDR curves; timings
-    summary.html    the metric table, the top failing skills and failure slices, with examples and images
+    summary.html    every method the run holds: the metric table (columns defined), skill x method counts,
+                    the top failing skills and failure slices with examples and numbered images, the FDR
+                    curve and the exclusive skills (`scotoma.probe.summary_html`)
     rl/             GRPO run (weights, step log) and banks.json; likewise rl_sft/, sft/, expert_iteration/
 
 Running the same command again resumes: written records are skipped, finished trainings reused, model
@@ -33,7 +35,8 @@ from scotoma.probe.core import ANSWERER_ERROR
 from scotoma.probe.loop import method_records
 from scotoma.probe.metrics import exclusive_skills, fdr_curve, summarize
 from scotoma.probe.rl import train_rl
-from scotoma.probe.summary import failure_examples, print_summary, write_html
+from scotoma.probe.summary import failure_examples, print_summary
+from scotoma.probe.summary_html import write_html
 from scotoma.slices import record_slices
 
 SUMMARY_HTML = "summary.html"
@@ -82,6 +85,14 @@ def _curve_records(ctx: ProbeContext, method: str, records: list[dict[str, Any]]
     return trained + records if trained else records
 
 
+def held_methods(ctx: ProbeContext, ran: Sequence[str]) -> list[str]:
+    """Every method the run holds evaluation records of, in the order they were first written, then any
+    of `ran` (this call's methods) that wrote none: a run extended by `methods=conme` is summarised
+    whole. ConMe's first turn is left out (`compute_metrics` adds it beside conme)."""
+    seen = dict.fromkeys(r.get("method") for r in ctx.run.records() if r.get("phase") == "eval")
+    return [m for m in dict.fromkeys([*seen, *ran]) if isinstance(m, str) and m != "conme_turn1"]
+
+
 def compute_metrics(ctx: ProbeContext, by_method: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """Every metric of every method, the exclusive skills, FDR curves and what the methods reported."""
     config = ctx.config
@@ -96,9 +107,12 @@ def compute_metrics(ctx: ProbeContext, by_method: Mapping[str, list[dict[str, An
         "prompts": ctx.prompts.to_dict(),
         "samples": len(ctx.samples),
         "k": config.k,
+        "min_skill_questions": config.min_skill_questions,
         "main_method": next(iter(by_method)),
         "methods": {m: summarize(rs, ctx.embedder, config.min_skill_questions) for m, rs in methods.items()},
-        "exclusive_skills": exclusive_skills(by_method, config.min_skill_questions),
+        # over every method the table lists (ConMe's first turn too), else a skill "exclusive" to one
+        # would show under conme_turn1 with as many questions
+        "exclusive_skills": exclusive_skills(methods, config.min_skill_questions),
         "fdr_curves": {m: fdr_curve(_curve_records(ctx, m, rs)) for m, rs in by_method.items()},
         "info": ctx.info,
     }
@@ -145,8 +159,15 @@ def run_probe(
                 f"every call to the answerer failed ({len(errors)} samples), e.g. {_error_text(errors[0])}; "
                 f"check that {config.answerer} is reachable, then run the same command again"
             )
+        # The summary covers the methods of earlier calls too, with their timings and training info.
+        before = ctx.run.read_metrics() or {}
+        ctx.info = {**before.get("info", {}), **ctx.info}
+        seconds = {**before.get("seconds_per_method", {}), **seconds}
+        by_method = {
+            m: by_method.get(m) or method_records(ctx.run, m) for m in held_methods(ctx, list(by_method))
+        }
         metrics = compute_metrics(ctx, by_method)
-        metrics["seconds_per_method"] = seconds
+        metrics["seconds_per_method"] = {m: seconds[m] for m in by_method if m in seconds}
         metrics["answerer_failures"] = {
             "samples_left_out": len(errors),
             "first_error": _error_text(errors[0]) if errors else None,

@@ -19,8 +19,8 @@ from typing import Any
 
 from scotoma.judge.verifiers import VerifyItem
 from scotoma.types import ImageRef
-from scotoma.world.questions import QuestionConfig, QuestionSampler
-from scotoma.world.scene import Scene
+from scotoma.world.sampling.questions import QuestionConfig, QuestionSampler
+from scotoma.world.scenes.scene import Scene
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 

@@ -21,6 +21,7 @@ from scotoma.probe.prompts import PromptSet, fill, format_questions, questioner_
 from scotoma.probe.reward import ProbeReward
 from scotoma.probe.samples import ProbeSample
 from scotoma.train import GRPORecipe, SFTRecipe, TrainResult, load_recipe, to_dataset, train_grpo, train_sft
+from scotoma.train.display import REWARD, STAGE_FIELDS, StatusField, training_display
 from scotoma.types import ImageRef
 
 AUTO_RECIPES = {
@@ -29,6 +30,13 @@ AUTO_RECIPES = {
     ("sft", True): "world_tiny/sft.yaml",
     ("sft", False): "qwen2_5_vl_3b/sft_visc.yaml",
 }
+# what the GRPO display shows beside the step count: the reward of Eq. 5 and the share of valid questions
+# and of failures among them, as the reward logs them (probe/reward.py)
+PROBE_FIELDS = (
+    REWARD,
+    StatusField("valid", "probe/valid", percent=True),
+    StatusField("FDR", "probe/fdr", percent=True),
+)
 
 
 def trainable_spec(spec: str) -> bool:
@@ -113,32 +121,6 @@ def reward_timer(reward: ProbeReward) -> Any:
     return RewardTimer()
 
 
-def progress_callback(description: str) -> Any:
-    """A TrainerCallback that draws a progress bar over the optimiser steps (scotoma.progress)."""
-    from contextlib import ExitStack
-
-    from transformers import TrainerCallback
-
-    from scotoma.progress import progress_bar
-
-    class StepProgress(TrainerCallback):
-        def __init__(self) -> None:
-            self._stack = ExitStack()
-            self._bar: Any = None
-
-        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            self._bar = self._stack.enter_context(progress_bar(description, total=state.max_steps or None))
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            if self._bar is not None:
-                self._bar.advance()
-
-        def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            self._stack.close()
-
-    return StepProgress()
-
-
 def train_questioner_grpo(
     recipe: GRPORecipe,
     samples: Sequence[ProbeSample],
@@ -150,7 +132,8 @@ def train_questioner_grpo(
 ) -> TrainResult:
     """GRPO of the questioner (recipe.model) against the probe reward; weights saved under out_dir."""
     dataset = to_dataset(grpo_rows(samples, prompts, k), "grpo", source="probe samples")
-    callbacks = [progress_callback(f"GRPO {Path(out_dir).parent.name or 'questioner'}"), *callbacks]
+    display = training_display(f"GRPO {Path(out_dir).parent.name or 'questioner'}", PROBE_FIELDS)
+    callbacks = [display, *callbacks]
     return train_grpo(recipe, dataset, out_dir, reward_funcs=[reward], callbacks=callbacks, overwrite=True)
 
 
@@ -159,7 +142,7 @@ def finetune_questioner(recipe: SFTRecipe, rows: list[dict[str, Any]], out_dir: 
     if not rows:
         raise ValueError("no training rows: nothing to fine-tune the questioner on")
     dataset = to_dataset(rows, "sft", source="questioner rows")
-    callbacks = [progress_callback(f"SFT {Path(out_dir).parent.name or 'questioner'}")]
+    callbacks = [training_display(f"SFT {Path(out_dir).parent.name or 'questioner'}", STAGE_FIELDS["sft"])]
     return train_sft(recipe, dataset, out_dir, callbacks=callbacks, overwrite=True)
 
 
@@ -175,9 +158,9 @@ def trained_questioner_spec(result: TrainResult) -> str:
 
 __all__ = [
     "AUTO_RECIPES",
+    "PROBE_FIELDS",
     "finetune_questioner",
     "grpo_rows",
-    "progress_callback",
     "questioner_recipe",
     "reward_timer",
     "sft_rows",

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from scotoma.models.embed import Embedder
 from scotoma.probe.metrics import lexical_diversity
 from scotoma.report.runs import BenchRun, ProbeRow, ProbeRun, Run, TaxonomyRun
 from scotoma.taxonomy.analyses import (
@@ -122,8 +121,18 @@ def method_labels(rows: Sequence[ProbeRow]) -> dict[tuple[str, str, str], str]:
     return labels
 
 
-def assemble(runs: Sequence[Run], embedder: Embedder | None = None) -> ReportData:
-    """Group the runs, choose the skill source and gather question embeddings."""
+def questions_to_embed(runs: Sequence[Run]) -> list[str]:
+    """The valid question texts of the probe runs that no taxonomy run holds an embedding for: what a
+    caller embeds and passes to `assemble` (or `write_report`) as `vectors` for semantic diversity."""
+    taxonomies = [r for r in runs if isinstance(r, TaxonomyRun)]
+    embedded = taxonomies[-1].embeddings if taxonomies else {}
+    rows = [r for run in runs if isinstance(run, ProbeRun) for r in run.rows if r.question and r.valid]
+    return list(dict.fromkeys(r.question for r in rows if r.question_id not in embedded))
+
+
+def assemble(runs: Sequence[Run], vectors: Mapping[str, np.ndarray] | None = None) -> ReportData:
+    """Group the runs, choose the skill source and gather question embeddings: a taxonomy run's, then
+    `vectors` (question text -> embedding) for the questions it lacks."""
     probes = [r for r in runs if isinstance(r, ProbeRun)]
     benches = [r for r in runs if isinstance(r, BenchRun)]
     taxonomies = [r for r in runs if isinstance(r, TaxonomyRun)]
@@ -137,22 +146,20 @@ def assemble(runs: Sequence[Run], embedder: Embedder | None = None) -> ReportDat
             method.rows.append(dataclasses.replace(row, method=label))
             if run.metrics is not None and run.metrics not in method.run_metrics:
                 method.run_metrics.append(run.metrics)
-    vectors: dict[str, np.ndarray] = {}
-    texts = list(dict.fromkeys(r.question for run in probes for r in run.rows if r.question and r.valid))
+    found: dict[str, np.ndarray] = {}
     if taxonomy is not None:
         for run in probes:
             for r in run.rows:
                 if r.question and r.question_id in taxonomy.embeddings:
-                    vectors[r.question] = taxonomy.embeddings[r.question_id]
-    if embedder is not None and texts and any(t not in vectors for t in texts):
-        todo = [t for t in texts if t not in vectors]
-        vectors.update(zip(todo, np.asarray(embedder.encode(todo), dtype=np.float32), strict=True))
+                    found[r.question] = taxonomy.embeddings[r.question_id]
+    for text, vector in (vectors or {}).items():
+        found.setdefault(text, np.asarray(vector, dtype=np.float32))
     if taxonomy is not None:
         meta_of, source = taxonomy.meta_of, "taxonomy"
     else:
         exact = {s for run in probes for r in run.rows for s in r.skills}
         meta_of, source = {s: exact_meta_skill(s) for s in sorted(exact)}, "exact"
-    return ReportData(probes, benches, taxonomy, methods, meta_of, source, vectors)
+    return ReportData(probes, benches, taxonomy, methods, meta_of, source, found)
 
 
 def _metric(run_metrics: Sequence[Mapping[str, Any] | None], method: str, name: str) -> float:

@@ -74,10 +74,10 @@ def card(row: ProbeRow, skills: Sequence[str], thumbs: Callable[[ImageRef], str 
     for index, image in enumerate(row.images, start=1):
         uri = thumbs(image)
         if uri is None:
-            images.append(f'<div class="noimg">Image {index}: not available ({escape(str(image.uri))})</div>')
-        else:
-            caption = f"<figcaption>Image {index}</figcaption>"
-            images.append(f'<figure><img src="{uri}" alt="Image {index}">{caption}</figure>')
+            images.append(f'<div class="noimg">image {index}: not available ({escape(str(image.uri))})</div>')
+        else:  # numbered as the questions name them ("image 2"), from 1
+            caption = f"<figcaption>image {index}</figcaption>"
+            images.append(f'<figure><img src="{uri}" alt="image {index}">{caption}</figure>')
     reference = f"<div><b>Right answer:</b> {escape(row.reference)}</div>" if row.reference else ""
     chips = "".join(f'<span class="chip">{escape(s)}</span>' for s in skills)
     return (

@@ -1,6 +1,6 @@
 """`write_report(runs, out_dir)`: one self-contained HTML file from run directories, nothing else.
 
-Everything is inside the file: charts are inline SVG drawn in Python (`svg`), thumbnails are base64
+Everything is inside the file: charts are inline SVG drawn in Python (`scotoma.svg`), thumbnails are base64
 PNG, the only script is the gallery filter (plain JavaScript, no library). It opens without a network.
 A small guard records uncaught script errors and console.error calls on <html data-js-errors>, and the
 page sets <body data-ready="1"> once its script has run, so a headless browser can check both.
@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 
-from scotoma.models.embed import Embedder
+import numpy as np
+
 from scotoma.report import sections
 from scotoma.report.data import ReportData, assemble, skill_frequencies
 from scotoma.report.gallery import FILTER_SCRIPT, gallery
@@ -38,7 +39,9 @@ th{background:#f3f3f3}.charts{display:flex;flex-wrap:wrap;gap:12px}.pair{display
 .thumbs img{border:1px solid #ccc;image-rendering:pixelated;max-width:160px}
 .noimg{font-size:11px;color:#999;width:160px}.wrong{color:#c62828}
 .chip{display:inline-block;background:#e3f2fd;border-radius:10px;padding:1px 8px;margin:2px;font-size:11px}
-.meta{color:#777;font-size:11px}.filters{margin:8px 0}
+.meta{color:#777;font-size:11px}.filters{margin:8px 0}th[title]{cursor:help;text-decoration:underline dotted}
+dl.definitions{display:grid;grid-template-columns:max-content auto;gap:2px 12px;font-size:12px;color:#555}
+dl.definitions dt{font-weight:600}dl.definitions dd{margin:0}
 """
 
 # Uncaught errors and console.error calls are written on <html data-js-errors>, so a headless browser
@@ -132,7 +135,7 @@ def write_report(
     runs: Sequence[str | Path],
     out_dir: str | Path,
     *,
-    embedder: Embedder | None = None,
+    vectors: Mapping[str, np.ndarray] | None = None,
     min_questions: int = 20,
     exclusive_groups: Mapping[str, Sequence[str]] | None = None,
     max_gallery: int = 120,
@@ -143,7 +146,8 @@ def write_report(
         runs: probe, bench and taxonomy run directories, in any mix (a taxonomy run supplies the skills
             of the probe runs' questions; without one, their exact skills are used).
         out_dir: created if missing.
-        embedder: embeds questions for semantic diversity when no taxonomy run holds their embeddings.
+        vectors: question text -> embedding, for semantic diversity where no taxonomy run holds the
+            question's embedding (`questions_to_embed` lists those to embed).
         min_questions: a skill counts for a method above this many valid questions (the paper's 20).
         exclusive_groups: group name -> methods, for Table 3 (default: each method on its own).
         max_gallery: most failure cards drawn.
@@ -157,7 +161,7 @@ def write_report(
     if not runs:
         raise ValueError("give at least one run directory")
     loaded = load_runs(runs)
-    page = render(loaded, assemble(loaded, embedder), min_questions, exclusive_groups, max_gallery)
+    page = render(loaded, assemble(loaded, vectors), min_questions, exclusive_groups, max_gallery)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / REPORT_FILE

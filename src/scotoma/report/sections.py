@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from scotoma import svg
 from scotoma.bench.table import breakdown_rows, slice_rows, summary_rows
-from scotoma.report import svg
+from scotoma.probe.metrics import DEFINITIONS
 from scotoma.report.data import ReportData, method_table
 from scotoma.taxonomy.analyses import (
     Rate,
@@ -42,9 +43,16 @@ class Markup(str):
     """A table cell that is HTML already (not escaped again)."""
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[str]], cls: str = "") -> str:
-    """An HTML table of formatted cells; plain strings are escaped, `Markup` cells are kept as they are."""
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+def table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], cls: str = "", titles: Sequence[str] = ()
+) -> str:
+    """An HTML table of formatted cells; plain strings are escaped, `Markup` cells are kept as they are.
+    `titles` are the headers' tooltips, in order ("" for none)."""
+    tips = [*titles, *[""] * (len(header) - len(titles))]
+    head = "".join(
+        f'<th title="{escape(tip)}">{escape(h)}</th>' if tip else f"<th>{escape(h)}</th>"
+        for h, tip in zip(header, tips, strict=True)
+    )
 
     def cell(value: str) -> str:
         return value if isinstance(value, Markup) else escape(value)
@@ -58,10 +66,16 @@ def note(text: str) -> str:
 
 
 def summary_table(data: ReportData, min_questions: int) -> str:
-    """Table 1 with the best value of each column in bold and the second underlined."""
+    """Table 1 with the best value of each column in bold and the second underlined; every column is
+    defined (header tooltips and a definitions list, the probe summary's words)."""
     rows = method_table(data, min_questions)
     columns = [("qvr", "QVR (%)", pct), ("fdr", "FDR (%)", pct), ("sd", "SD", num), ("ld", "LD", num)]
     columns += [("skills", "# Skills", str), ("coverage", "Skill Cov.", num)]
+    metric = {"sd": "semantic_diversity", "ld": "lexical_diversity", "skills": "number_of_skills"}
+    metric |= {"coverage": "skill_coverage"}
+    meaning = {key: DEFINITIONS[metric.get(key, key)].format(min=min_questions) for key, _, _ in columns}
+    meaning["valid"] = "valid questions / question slots asked (the valid ones are judged)"
+    meaning["unjudged"] = "questions the verifier gave no readable verdict on, left out of every metric"
     ranks: dict[str, list[float]] = {}
     for key, _, _ in columns:
         values = sorted({r[key] for r in rows if not math.isnan(r[key])}, reverse=True)
@@ -78,10 +92,18 @@ def summary_table(data: ReportData, min_questions: int) -> str:
             cells.append(Markup(text))
         cells += [f"{r['valid']} / {r['questions']}", str(r["unjudged"])]
         body.append(cells)
-    header = ["Method", *(title for _, title, _ in columns), "Valid / questions", "Unjudged"]
-    return table(header, body, "summary") + note(
-        f"Skills from the {data.skill_source} skill source; # Skills counts skills with more than "
-        f"{min_questions} valid questions. Best in bold, second underlined."
+    titles = [*(title for _, title, _ in columns), "Valid / questions", "Unjudged"]
+    keys = [*(key for key, _, _ in columns), "valid", "unjudged"]
+    terms = "".join(
+        f"<dt>{escape(t)}</dt><dd>{escape(meaning[k])}</dd>" for t, k in zip(titles, keys, strict=True)
+    )
+    return (
+        table(["Method", *titles], body, "summary", ["", *(meaning[k] for k in keys)])
+        + f'<dl class="definitions">{terms}</dl>'
+        + note(
+            f"Skills from the {data.skill_source} skill source. Best in bold, second underlined. "
+            "QVR over judged questions, every other column over valid ones (paper 000, section 4.1)."
+        )
     )
 
 
@@ -160,8 +182,8 @@ def training(data: ReportData) -> str:
     curves = {}
     for name, method in data.methods.items():
         outcomes = [r.failed if (r.judged and r.valid) else None for r in method.curve_rows]
-        curves[name] = fdr_curve(outcomes)
-    parts = [svg.line_chart("fdr-curve", "Cumulative FDR", curves, "questions generated", "FDR")]
+        curves[name] = [(x, 100 * y) for x, y in fdr_curve(outcomes)]
+    parts = [svg.line_chart("fdr-curve", "Cumulative FDR", curves, "questions generated", "FDR (%)", 100, 0)]
     for name, method in data.methods.items():
         density = meta_skill_density(data.skill_rows(method.curve_rows), data.meta_of)
         if len(density.counts) > 1:
@@ -189,11 +211,25 @@ def exclusive(data: ReportData, groups: Mapping[str, Sequence[str]] | None, min_
     for title, members in groups.items():
         found = exclusive_skills(rows, set(members), min_questions)
         methods = [m for m in data.methods if m in members]
-        body = [[e.skill, *(_rate_cell(e.rates.get(m)) for m in methods), pct(e.mean)] for e in found]
+        others = [m for m in data.methods if m not in members]
+        body = [
+            [
+                e.skill,
+                *(_rate_cell(e.rates.get(m)) for m in methods),
+                pct(e.mean),
+                ", ".join(f"{m} {sum(e.skill in r.skills for r in rows if r.method == m)}" for m in others),
+            ]
+            for e in found
+        ]
         mean = sum(e.mean for e in found) / len(found) if found else math.nan
         parts.append(f"<h3>Exclusive to {escape(title)}: {len(found)} skills (avg FDR {pct(mean)}%)</h3>")
-        parts.append(table(["Skill", *(f"{m} FDR % (n)" for m in methods), "Mean FDR %"], body))
-    return "".join(parts) + note(f"A method covers a skill with more than {min_questions} valid questions.")
+        header = ["Skill", *(f"{m} FDR % (n)" for m in methods), "Mean FDR %", "Others' valid questions"]
+        parts.append(table(header, body))
+    return "".join(parts) + note(
+        f"A method covers a skill with more than {min_questions} valid questions; a skill is exclusive to a "
+        f"group when no method outside it covers it. Methods outside may still ask it {min_questions} times "
+        "or fewer (last column), so it can show under them in the per-skill table."
+    )
 
 
 def landscape_tables(data: ReportData, min_questions: int) -> str:

@@ -29,7 +29,8 @@ def _images(row: ProbeRow) -> str:
 
 def slice_tables(data: ReportData, top: int = 8) -> str:
     """One table per method: slice, valid questions, failure rate, lift with its 95% Wilson interval, and
-    the first failed question of the slice with the target's and the right answer."""
+    the first failed question of the slice not shown in an earlier row, with the target's and the right
+    answer."""
     topics = data.taxonomy is not None
     parts = []
     for name, method in data.methods.items():
@@ -39,15 +40,23 @@ def slice_tables(data: ReportData, top: int = 8) -> str:
         )
         if not ranked:
             continue
-        body = "".join(
-            f"<tr><td>{escape(s.predicate)}</td><td>{s.support}</td><td>{100 * s.failure_rate:.1f}%</td>"
-            f"<td>{s.lift:.2f} [{s.lift_low:.2f}, {s.lift_high:.2f}]</td>"
-            f"<td>{_images(s.examples[0]) if s.examples else ''}</td>"
-            f"<td>{escape(s.examples[0].question or '') if s.examples else ''}</td>"
-            f"<td>{escape(s.examples[0].answer or '-') if s.examples else ''} / "
-            f"{escape(s.examples[0].reference or '-') if s.examples else ''}</td></tr>"
-            for s in ranked
-        )
+        rows_html, shown = [], set()
+        for s in ranked:
+            # one failure is often in several slices (family:counting, skill:counting): shown once
+            example = next((r for r in s.examples if r.question_id not in shown), None)
+            if example is None:
+                cells = '<td colspan="3" class="note">its example failures are shown above</td>'
+            else:
+                shown.add(example.question_id)
+                cells = (
+                    f"<td>{_images(example)}</td><td>{escape(example.question or '')}</td>"
+                    f"<td>{escape(example.answer or '-')} / {escape(example.reference or '-')}</td>"
+                )
+            rows_html.append(
+                f"<tr><td>{escape(s.predicate)}</td><td>{s.support}</td><td>{100 * s.failure_rate:.1f}%</td>"
+                f"<td>{s.lift:.2f} [{s.lift_low:.2f}, {s.lift_high:.2f}]</td>{cells}</tr>"
+            )
+        body = "".join(rows_html)
         parts.append(
             f"<h3>{escape(name)}</h3><table><tr><th>Slice</th><th>Valid questions</th><th>Failure</th>"
             "<th>Lift [95% CI]</th><th>Images</th><th>Example failure</th><th>Answer / right answer</th></tr>"

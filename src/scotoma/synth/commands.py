@@ -10,12 +10,12 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
+from scotoma.overrides import override_values
 from scotoma.synth.export import FORMATS, ExportConfig
 from scotoma.synth.run import SynthResult, run_synth
 from scotoma.synth.s2h import S2HConfig
 from scotoma.synth.visc_model import ModelChainConfig
 from scotoma.synth.world_chains import WorldChainConfig
-from scotoma.train.recipe_files import override_values
 
 
 def _listed(values: Sequence[str] | str | None) -> tuple[str, ...]:
@@ -58,7 +58,7 @@ def synth_visc(
         max_chain_images: most images a chain visits.
         layout: prompt layout, labelled or bare.
         instruction: append the chain instruction to each question.
-        batch_size: indices per model call and per write.
+        batch_size: indices per model request and per write (see `run_synth`).
         force: delete what `out` holds and start over.
         engine: where model calls run: local (default), ray or ray:OPTIONS (scotoma.engines).
         export_formats: the export formats to write (default all: trl, llamafactory, swift, easyr1).
@@ -154,7 +154,7 @@ def synth_s2h(
         relations: a JSONL of relation-labelled images for L2 (scotoma.synth.s2h_relations).
         layout: prompt layout, labelled or bare.
         seed: seeds every draw.
-        batch_size: pairs per model call and per write.
+        batch_size: pairs per model request and per write (see `run_synth`).
         force: delete what `out` holds and start over.
         engine: where model calls run: local (default), ray or ray:OPTIONS (scotoma.engines).
         export_formats: the export formats to write (default all: trl, llamafactory, swift, easyr1).

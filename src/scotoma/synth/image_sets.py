@@ -17,9 +17,9 @@ import random
 from pathlib import Path
 
 from scotoma.types import ImageRef
-from scotoma.world.generate import SceneSampler
-from scotoma.world.questions import render_images
-from scotoma.world.specs import SamplingError, SceneConfig
+from scotoma.world.sampling.generate import SceneSampler
+from scotoma.world.sampling.questions import render_images
+from scotoma.world.sampling.specs import SamplingError, SceneConfig
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 MAX_SET = 8

@@ -27,7 +27,6 @@ from typing import Any
 
 from scotoma.cache import ResponseCache
 from scotoma.engines import EngineConfig
-from scotoma.progress import progress_bar
 from scotoma.runlog import RunDir
 from scotoma.synth.export import ExportConfig, export_all, store_images
 from scotoma.synth.producers import ModelLike, Producer, make_producer, plan_run
@@ -92,7 +91,8 @@ def run_synth(
         cache: a ResponseCache or its file; default the user cache ($SCOTOMA_CACHE_DIR).
         embed: the sentence encoder of S2H's L3 filter; default all-MiniLM-L6-v2.
         export: how to export; default all formats, the config's layout and S2H's mixture.
-        batch_size: indices per model call and per write to records.jsonl.
+        batch_size: indices per request to each stage's model and per write to records.jsonl; an hf:
+            model splits a request into its own batches (hf:PATH?batch_size=N, default 16).
         overwrite: delete what out_dir holds and start over.
         engine: where the model calls of spec strings run (scotoma.engines): "local" (default), "ray" or
             an EngineConfig; the records are the same either way.
@@ -120,21 +120,21 @@ def run_synth(
     run = RunDir.open(out_dir, f"synth {kind}", spec, seed, overwrite=overwrite)
     producer = Producer(lambda indices, keys: [], StageTimer())
     try:
-        todo = [i for i, key in enumerate(plan.keys) if key not in run.done]
+        todo = run.todo(range(len(plan.keys)), plan.keys.__getitem__)
         if todo:
             response_cache = cache if isinstance(cache, ResponseCache) else ResponseCache(cache)
             producer = make_producer(plan, model_spec, stage_models, response_cache, embed, seed, engine)
-        with progress_bar(f"synth {kind}", total=len(todo)) as bar:
-            for start in range(0, len(todo), batch_size):
-                chunk = todo[start : start + batch_size]
-                records = []
-                for index, made in zip(chunk, producer.produce(chunk, plan.keys), strict=True):
-                    if isinstance(made, SynthDrop):
-                        records.append(dropped_record(plan.keys[index], made.stage, made.reason))
-                    else:
-                        records += [store_images(sample, run.path).to_dict() for sample in made]
-                run.append(records)
-                bar.advance(len(chunk))
+
+        def synthesize(indices: list[int]) -> tuple[list[dict[str, Any]], list[str]]:
+            records = []
+            for index, made in zip(indices, producer.produce(indices, plan.keys), strict=True):
+                if isinstance(made, SynthDrop):  # a drop is a result: written, so a re-run skips it
+                    records.append(dropped_record(plan.keys[index], made.stage, made.reason))
+                else:
+                    records += [store_images(sample, run.path).to_dict() for sample in made]
+            return records, []
+
+        todo.work(synthesize, batch_size, f"synth {kind}")
         seconds = time.perf_counter() - started
         metrics = _finish(run, plan.keys, producer, export, len(todo), seconds, kind, plan.models)
     except BaseException:
@@ -143,9 +143,7 @@ def run_synth(
     finally:
         producer.close()
         run.close()
-    return SynthResult(
-        Path(out_dir), metrics, len(todo), len(plan.keys) - len(todo), time.perf_counter() - started
-    )
+    return SynthResult(Path(out_dir), metrics, len(todo), todo.n_skipped, time.perf_counter() - started)
 
 
 def _finish(

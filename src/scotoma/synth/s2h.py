@@ -28,8 +28,8 @@ from scotoma.synth.records import PreferencePair
 from scotoma.synth.similarity import DEFAULT_QUANTILE, Embedder, cosine_similarities
 from scotoma.synth.stages import StageTimer, SynthDrop
 from scotoma.types import Conversation, GenConfig, check_layout
-from scotoma.world.answers import is_correct
-from scotoma.world.skills import SKILLS
+from scotoma.world.programs.answers import is_correct
+from scotoma.world.programs.skills import SKILLS
 
 LEVELS = ("L1", "L2", "L3")
 MIXTURES = ("flat", "curriculum")

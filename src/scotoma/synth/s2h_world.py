@@ -23,11 +23,8 @@ from scotoma.synth.records import PreferencePair
 from scotoma.synth.s2h import PairDraft, S2HConfig
 from scotoma.synth.stages import SynthDrop
 from scotoma.types import user_turn
-from scotoma.world.captions import caption_box, caption_scene, object_phrase
-from scotoma.world.generate import SceneSampler
-from scotoma.world.language import render, variants
-from scotoma.world.oracle import judge
-from scotoma.world.programs import (
+from scotoma.world.programs.language import render, variants
+from scotoma.world.programs.nodes import (
     Compare,
     Count,
     CountCompare,
@@ -38,9 +35,12 @@ from scotoma.world.programs import (
     Sum,
     to_dict,
 )
-from scotoma.world.questions import QuestionConfig, QuestionSampler, render_images
-from scotoma.world.scene import Box, Scene
-from scotoma.world.specs import ObjectSpec, SamplingError, SceneConfig
+from scotoma.world.programs.oracle import judge
+from scotoma.world.sampling.generate import SceneSampler
+from scotoma.world.sampling.questions import QuestionConfig, QuestionSampler, render_images
+from scotoma.world.sampling.specs import ObjectSpec, SamplingError, SceneConfig
+from scotoma.world.scenes.captions import caption_box, caption_scene, object_phrase
+from scotoma.world.scenes.scene import Box, Scene
 
 L3_PROMPT = "Describe the image that contains {object}."
 L3_REJECTED_PROMPT = "Describe the images."

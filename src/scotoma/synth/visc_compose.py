@@ -29,12 +29,12 @@ from typing import Any
 from scotoma.judge.chains import Chain, make_chain
 from scotoma.synth.records import Connection, ImageProfile
 from scotoma.synth.stages import SynthDrop
-from scotoma.world.answers import is_correct, normalize_answer
-from scotoma.world.generate_sets import SceneSample
-from scotoma.world.language import render, variants
-from scotoma.world.oracle import judge
-from scotoma.world.programs import Count, Difference, Filter, FirstAppearance, Sum, WhatChanged, skills
-from scotoma.world.scene import SIZE_WORDS
+from scotoma.world.programs.answers import is_correct, normalize_answer
+from scotoma.world.programs.language import render, variants
+from scotoma.world.programs.nodes import Count, Difference, Filter, FirstAppearance, Sum, WhatChanged, skills
+from scotoma.world.programs.oracle import judge
+from scotoma.world.sampling.generate_sets import SceneSample
+from scotoma.world.scenes.scene import SIZE_WORDS
 
 COMPOSITES = ("sum", "difference", "first_appearance", "change_between")
 SEQUENCE_COMPOSITES = ("first_appearance", "change_between")

@@ -17,10 +17,10 @@ from collections import Counter
 from itertools import combinations
 
 from scotoma.synth.records import Connection, ImageProfile, Relevance
-from scotoma.world.captions import caption_box, object_phrase
-from scotoma.world.generate_sets import SceneSample
-from scotoma.world.scene import Box, WorldObject
-from scotoma.world.spatial import towers
+from scotoma.world.sampling.generate_sets import SceneSample
+from scotoma.world.scenes.captions import caption_box, object_phrase
+from scotoma.world.scenes.scene import Box, WorldObject
+from scotoma.world.scenes.spatial import towers
 
 _STEP_VERB = {"moved": "moved", "added": "appeared", "removed": "disappeared"}
 

@@ -23,12 +23,12 @@ from scotoma.synth.stages import StageTimer, SynthDrop
 from scotoma.synth.visc_compose import COMPOSITE_SKILLS, COMPOSITES, PLANNERS, SEQUENCE_COMPOSITES, realize
 from scotoma.synth.visc_world import annotate, connect, profile_box
 from scotoma.types import check_layout
-from scotoma.world.generate import SceneSampler
-from scotoma.world.generate_sets import SceneSample
-from scotoma.world.programs import to_dict
-from scotoma.world.questions import render_images
-from scotoma.world.skills import SKILLS
-from scotoma.world.specs import SamplingError, SceneConfig
+from scotoma.world.programs.nodes import to_dict
+from scotoma.world.programs.skills import SKILLS
+from scotoma.world.sampling.generate import SceneSampler
+from scotoma.world.sampling.generate_sets import SceneSample
+from scotoma.world.sampling.questions import render_images
+from scotoma.world.sampling.specs import SamplingError, SceneConfig
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from scotoma.taxonomy.primitives import (
 )
 from scotoma.taxonomy.recovery import occurrence_recovery, question_recovery
 from scotoma.taxonomy.result import EMBEDDINGS_FILE, Taxonomy, TaxonomyConfig, write_taxonomy_run
+from scotoma.taxonomy.runs import taxonomy_for_runs
 from scotoma.taxonomy.stand_in import StandIn, StandInPrimitives, measure_world_recovery, world_questions
 from scotoma.taxonomy.store import CachedEmbedder, StageStore
 
@@ -93,6 +94,7 @@ __all__ = [
     "skill_coverage",
     "skill_failure_rates",
     "skills_per_question",
+    "taxonomy_for_runs",
     "unique_skill_combinations",
     "world_questions",
     "write_taxonomy_run",

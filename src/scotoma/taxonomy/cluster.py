@@ -32,6 +32,8 @@ from typing import Literal
 
 import numpy as np
 
+from scotoma.errors import MissingExtra
+
 STOP_WORDS = frozenset(
     ("a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "into", "is", "it", "its", "of")
 ) | frozenset(("on", "or", "the", "their", "to", "whether", "which", "with"))
@@ -106,9 +108,10 @@ def _bertopic(docs: Sequence[str], embeddings: np.ndarray, config: ClusterConfig
         from hdbscan import HDBSCAN
         from umap import UMAP
     except ImportError as error:
-        raise ImportError(
-            "the taxonomy's topic modelling needs bertopic, umap-learn and hdbscan: "
-            "pip install 'scotoma[taxonomy]' (or use ClusterConfig(method='agglomerative'))"
+        raise MissingExtra(
+            "the taxonomy's topic modelling (BERTopic) needs bertopic, umap-learn and hdbscan",
+            "taxonomy",
+            "ClusterConfig(method='agglomerative') in Python",
         ) from error
     umap = UMAP(
         n_neighbors=min(config.n_neighbors, len(docs) - 1),

@@ -3,8 +3,8 @@
 No model that could name skills runs offline here, so in the world each LLM stage is played by a rule
 that sees only what the model would see (the prompt), never the answer key:
 
-- primitives: the question in the prompt is parsed with the world grammar (`scotoma.world.parse`), and
-  each skill of the parsed program is written as a paraphrase: one of several templates per skill
+- primitives: the question in the prompt is parsed with the world grammar (`scotoma.world.programs.parse`),
+  and each skill of the parsed program is written as a paraphrase: one of several templates per skill
   (`PARAPHRASES`), picked by a hash of (question, skill) and filled with the question's own colours,
   shapes, sizes and image numbers ("counting yellow triangles", "locating image 2"), as a VLM writes
   them. Like a real VLM it is imperfect: with probability `drop` a skill is left out (never all), with
@@ -125,8 +125,8 @@ class StandInPrimitives:
 
     def phrases(self, question: str) -> list[str]:
         """The primitive phrases written for `question`."""
-        from scotoma.world import programs
-        from scotoma.world.parse import ParseError, parse
+        from scotoma.world.programs import nodes as programs
+        from scotoma.world.programs.parse import ParseError, parse
 
         rng = self._rng(question)
         try:

@@ -2,7 +2,7 @@
 
 A recipe is loaded from a YAML file (one per (model, stage), shipped under `scotoma/train/recipes/`) and
 then overridden with CLI-style "key=value" strings, the way `scotoma train sft --recipe R key=value` works
-(value parsing and recipe lookup: scotoma.train.recipe_files).
+(recipe lookup: scotoma.train.recipe_files; value parsing: scotoma.overrides).
 
 Defaults: SFT follows VISC (paper 001, appendix B: LoRA rank 16, lr 1e-5, warmup 0.05, cosine, one epoch,
 batch 8, context 32,768); DPO follows S2H (paper 003, section 2.3: beta 0.1, lr 5e-5, three epochs); GRPO
@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from scotoma.train.recipe_files import STAGES, coerce_field, override_values, resolve_recipe_path
+from scotoma.overrides import coerce_field, override_values
+from scotoma.train.recipe_files import STAGES, resolve_recipe_path
 from scotoma.yaml_files import read_yaml_mapping
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
+from scotoma.progress import library_bars_hidden
 from scotoma.types import ImageRef
 
 if TYPE_CHECKING:
@@ -75,8 +76,8 @@ def to_dataset(records: Iterable[dict[str, Any]], stage: str, source: str = "rec
     rows = [_normalize(record, stage, f"{source} record {i}") for i, record in enumerate(records)]
     if not rows:
         raise ValueError(f"{source} holds no {stage} records")
-    dataset = Dataset.from_list(rows)
-    return dataset.cast_column("images", List(Image()))
+    with library_bars_hidden():  # datasets' "Casting the dataset" bar would cut into the job's
+        return Dataset.from_list(rows).cast_column("images", List(Image()))
 
 
 def load_jsonl(path: str | Path, stage: str) -> Dataset:

@@ -29,9 +29,11 @@ from scotoma.train.data import drop_over_budget, without_control_tokens
 from scotoma.train.harness import (
     TrainResult,
     finish,
-    load_model,
+    load_model_to_train,
     lora_config,
     open_run,
+    quiet_libraries,
+    run_trainer,
     step_logger,
     trainer_arguments,
 )
@@ -67,8 +69,8 @@ def train_dpo(
 
     out_dir = Path(out_dir)
     run = open_run(out_dir, recipe, len(dataset), overwrite)
-    with run or nullcontext():  # a run that fails before its first step is taken back
-        loaded = load_model(recipe, model)
+    with run or nullcontext(), quiet_libraries():  # a run that fails before its first step is taken back
+        loaded = load_model_to_train(recipe, model)
 
         dataset = without_control_tokens(dataset, loaded.processor)
         dataset, dropped = drop_over_budget(dataset, loaded.processor, recipe.max_tokens)
@@ -95,7 +97,7 @@ def train_dpo(
             peft_config=peft_config,
             callbacks=[logger, *callbacks],
         )
-        trainer.train()
+        run_trainer(trainer)
         return finish(trainer, run, logger, loaded.processor, recipe, len(dataset), dropped)
 
 

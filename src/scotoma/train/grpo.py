@@ -39,9 +39,11 @@ from scotoma.train.harness import (
     TrainError,
     TrainResult,
     finish,
-    load_model,
+    load_model_to_train,
     lora_config,
     open_run,
+    quiet_libraries,
+    run_trainer,
     step_logger,
     trainer_arguments,
 )
@@ -83,8 +85,8 @@ def train_grpo(
     if not rewards:
         raise TrainError("GRPO needs at least one reward function (recipe field rewards, or reward_funcs)")
     run = open_run(out_dir, recipe, len(dataset), overwrite)
-    with run or nullcontext():  # a run that fails before its first step is taken back
-        loaded = load_model(recipe, model)
+    with run or nullcontext(), quiet_libraries():  # a run that fails before its first step is taken back
+        loaded = load_model_to_train(recipe, model)
         _refuse_llava_onevision_multi_image(loaded.model, dataset)
 
         dataset = without_control_tokens(dataset, loaded.processor)
@@ -107,7 +109,7 @@ def train_grpo(
             peft_config=peft_config,
             callbacks=[logger, *callbacks],
         )
-        trainer.train()
+        run_trainer(trainer)
         return finish(trainer, run, logger, loaded.processor, recipe, len(dataset), dropped)
 
 

@@ -11,15 +11,19 @@ safetensors, loadable as `hf:<out>/model`).
 from __future__ import annotations
 
 import math
-import os
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scotoma.distributed import process_rank
 from scotoma.errors import ScotomaError
 from scotoma.models.base import ModelError
 from scotoma.models.hf import HFModel
+from scotoma.progress import library_bars_hidden
 from scotoma.runlog import RunDir
 from scotoma.train.config import TrainRecipe
 from scotoma.train.data import curriculum_order
@@ -82,7 +86,7 @@ def open_run(out_dir: str | Path, recipe: TrainRecipe, samples: int, overwrite: 
     Raises:
         TrainError: `out_dir` already holds a training run and `overwrite` is False.
     """
-    if int(os.environ.get("RANK", "0")) != 0:
+    if process_rank() != 0:
         return None
     config = {"recipe": recipe.to_dict(), "samples": samples}
     run = RunDir.open(out_dir, f"train {recipe.stage}", config, recipe.seed, overwrite=overwrite)
@@ -95,8 +99,9 @@ def open_run(out_dir: str | Path, recipe: TrainRecipe, samples: int, overwrite: 
     return run
 
 
-def load_model(recipe: TrainRecipe, model: HFModel | None = None) -> HFModel:
-    """`model` when given (trained in place), else the recipe's model spec loaded through `get_model`.
+def load_model_to_train(recipe: TrainRecipe, model: HFModel | None = None) -> HFModel:
+    """The model a run trains: `model` when given (trained in place), else the recipe's model spec loaded
+    through `get_model` in the training dtype.
 
     dtype "auto" is bfloat16 for LoRA on a GPU and float32 otherwise: full fine-tuning needs fp32 master
     weights, since lr x weight falls below bfloat16's resolution at the papers' learning rates.
@@ -180,8 +185,12 @@ def trainer_arguments(recipe: TrainRecipe, out_dir: Path, dataset: Dataset) -> t
         "lr_scheduler_type": recipe.lr_scheduler_type,
         "weight_decay": recipe.weight_decay,
         "max_grad_norm": recipe.max_grad_norm,
-        "gradient_checkpointing": recipe.gradient_checkpointing,
-        "gradient_checkpointing_kwargs": {"use_reentrant": False} if recipe.gradient_checkpointing else None,
+        # transformers 5 renamed gradient_checkpointing; TRL's configs still default the old name to True,
+        # which warns unless the new one is set
+        "activation_checkpointing": recipe.gradient_checkpointing,
+        "activation_checkpointing_kwargs": (
+            {"use_reentrant": False} if recipe.gradient_checkpointing else None
+        ),
         "bf16": bf16,
         "fp16": recipe.precision == "fp16",
         "use_cpu": not on_gpu,
@@ -224,6 +233,30 @@ def step_logger(run: RunDir | None) -> Any:
                 run.append([record | logs])
 
     return StepLogger()
+
+
+@contextmanager
+def quiet_libraries() -> Iterator[None]:
+    """A training run without the libraries' own terminal output: their tqdm bars
+    (`library_bars_hidden`) and one known-harmless FutureWarning. Callers show progress with
+    `scotoma.train.display.training_display`."""
+    with library_bars_hidden(), warnings.catch_warnings():
+        # PEFT and TRL 1.16 read the model's deprecated `is_gradient_checkpointing` (TRL at every
+        # generation); harmless, and not ours to rename
+        warnings.filterwarnings(
+            "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
+        )
+        yield
+
+
+def run_trainer(trainer: Any) -> None:
+    """`trainer.train()` without transformers' printing: its PrinterCallback prints every log dict (~1 KB
+    a step) and its ProgressCallback draws tqdm bars. The logs go to the run directory (`step_logger`)."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    trainer.train()
 
 
 def sharded_weights(trainer: Any) -> bool:
@@ -290,9 +323,11 @@ __all__ = [
     "TrainError",
     "TrainResult",
     "finish",
-    "load_model",
+    "load_model_to_train",
     "lora_config",
     "open_run",
+    "quiet_libraries",
+    "run_trainer",
     "sharded_weights",
     "step_logger",
     "trainer_arguments",

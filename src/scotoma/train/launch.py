@@ -14,6 +14,7 @@ from typing import Any
 from scotoma.runlog import RunDir
 from scotoma.train.config import load_recipe
 from scotoma.train.data import load_training_data
+from scotoma.train.display import STAGE_FIELDS, training_display
 from scotoma.train.dpo import train_dpo
 from scotoma.train.grpo import train_grpo
 from scotoma.train.harness import TrainResult
@@ -31,8 +32,10 @@ def train_from_files(
     *,
     overwrite: bool = False,
     callbacks: Sequence[Any] = (),
+    display: str | None = None,
 ) -> TrainResult:
-    """Load the recipe (with overrides) and the data (mixed per `recipe.mixing`), then train.
+    """Load the recipe (with overrides) and the data (mixed per `recipe.mixing`), then train, showing a
+    progress bar with the stage's figures (`STAGE_FIELDS`).
 
     Args:
         stage: "sft", "dpo" or "grpo".
@@ -41,12 +44,14 @@ def train_from_files(
         out_dir: the run directory.
         overrides: "key=value" recipe overrides.
         overwrite: replace a training run already in `out_dir`.
-        callbacks: extra transformers TrainerCallbacks (progress display).
+        callbacks: extra transformers TrainerCallbacks.
+        display: the progress bar's description (default "train STAGE").
     """
     loaded = load_recipe(stage, recipe, overrides)
     RunDir.check_path(out_dir)  # before the data loads: a wrong --out fails in a second, not minutes
     dataset = load_training_data(data, stage, loaded.mixing, loaded.seed)
-    return TRAINERS[stage](loaded, dataset, out_dir, overwrite=overwrite, callbacks=callbacks)
+    bar = training_display(display or f"train {stage}", STAGE_FIELDS[stage])
+    return TRAINERS[stage](loaded, dataset, out_dir, overwrite=overwrite, callbacks=[bar, *callbacks])
 
 
 __all__ = ["TRAINERS", "train_from_files"]

@@ -18,6 +18,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from scotoma.models.messages import completion_text
+
 _WORDS_TO_TWENTY = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty"
@@ -31,20 +33,6 @@ _LETTER = re.compile(
     r"^\(?([a-z])(?:[).:\]]|\s|$)|\b(?:option|choice|answer is)\s*\(?([a-z])\b", re.IGNORECASE
 )
 _ARTICLES = re.compile(r"\b(?:a|an|the)\b")
-
-
-def completion_text(completion: str | Sequence[dict[str, Any]]) -> str:
-    """The text of a completion: the string itself, or the joined text of a conversational completion."""
-    if isinstance(completion, str):
-        return completion
-    parts = []
-    for message in completion:
-        content = message.get("content")
-        if isinstance(content, str):
-            parts.append(content)
-        elif isinstance(content, list):
-            parts.extend(block.get("text") or "" for block in content if block.get("type") == "text")
-    return "".join(parts)
 
 
 def final_answer(text: str) -> str:
@@ -161,7 +149,6 @@ __all__ = [
     "RewardFunction",
     "answer_kind",
     "answers_match",
-    "completion_text",
     "correctness_reward",
     "final_answer",
     "length_reward",

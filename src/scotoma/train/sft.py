@@ -30,9 +30,11 @@ from scotoma.train.data import drop_over_budget, split_every_turn, split_last_tu
 from scotoma.train.harness import (
     TrainResult,
     finish,
-    load_model,
+    load_model_to_train,
     lora_config,
     open_run,
+    quiet_libraries,
+    run_trainer,
     step_logger,
     trainer_arguments,
 )
@@ -67,8 +69,8 @@ def train_sft(
 
     out_dir = Path(out_dir)
     run = open_run(out_dir, recipe, len(dataset), overwrite)
-    with run or nullcontext():  # a run that fails before its first step is taken back
-        loaded = load_model(recipe, model)
+    with run or nullcontext(), quiet_libraries():  # a run that fails before its first step is taken back
+        loaded = load_model_to_train(recipe, model)
 
         # The last assistant turn becomes the completion: TRL masks the prompt (and its images) from the loss.
         if recipe.loss_on == "completion":
@@ -97,7 +99,7 @@ def train_sft(
             peft_config=lora_config(recipe, loaded.model),
             callbacks=[logger, *callbacks],
         )
-        trainer.train()
+        run_trainer(trainer)
         return finish(trainer, run, logger, loaded.processor, recipe, len(dataset), dropped)
 
 
