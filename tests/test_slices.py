@@ -67,6 +67,44 @@ def test_world_predicates_from_the_program_and_scene() -> None:
     assert "image:1" not in found
 
 
+def test_object_predicates_read_what_each_part_of_the_program_looks_at() -> None:
+    from scotoma.world.programs import Count, Exists, Filter, Relation, SizeCompare, Towers
+
+    yellow_circle = WorldObject("circle", "yellow", 20, 5, 5)
+    blue_triangle = WorldObject("triangle", "blue", 10, 70, 60)
+    image_2 = Box((
+        WorldObject("square", "black", 30, 0, 0), WorldObject("circle", "blue", 10, 50, 0),
+        WorldObject("square", "blue", 10, 50, 50), WorldObject("triangle", "yellow", 10, 80, 80),
+    ))  # fmt: skip
+    scene = Scene((Box((yellow_circle, blue_triangle)), image_2))
+
+    def objects(program: object) -> set[str]:
+        return {p for p in world_predicates(program, scene) if p.startswith("object:")}
+
+    # every image: the two squares of Image 2 (large black, small blue), a box of 4, the last image
+    assert objects(Count(Filter(shape="square"))) == {
+        "object:color:black", "object:color:blue", "object:shape:square", "object:size:large",
+        "object:size:small", "object:objects>=2", "object:objects>=3", "object:objects>=4",
+        "object:image:last",
+    }  # fmt: skip
+    # Image 1 only: the yellow circle, in a box of 2, not the last image; no colour is named
+    assert objects(Exists(Filter(shape="circle"), image=1)) == {
+        "object:color:yellow", "object:shape:circle", "object:size:medium", "object:objects>=2"
+    }  # fmt: skip
+    # a relation's target is looked at too, in the same image
+    left_of = Count(Filter(shape="circle", relation=Relation("left_of", Filter(color="blue"))), image=1)
+    assert {"object:color:yellow", "object:color:blue", "object:shape:triangle"} <= objects(left_of)
+    # each side of a size comparison in its own image: the yellow triangle of Image 2 is not read
+    sides = SizeCompare(Filter(color="yellow"), "larger", Filter(shape="square", color="black"), 1, 2)
+    assert objects(sides) == {
+        "object:color:yellow", "object:shape:circle", "object:size:medium", "object:color:black",
+        "object:shape:square", "object:size:large", "object:image:last", "object:objects>=2",
+        "object:objects>=3", "object:objects>=4",
+    }  # fmt: skip
+    assert "object:color:black" in objects(Count(Towers(), image=2))  # towers are stacked squares
+    assert objects(Count(Filter(color="yellow"), image=3)) == set()  # no Image 3: nothing is looked at
+
+
 def test_text_predicates_for_any_question() -> None:
     found = text_predicates("How many red cars are parked here?", topics=["counting vehicles"])
     assert found == {"prefix:how many", "word:red", "word:cars", "word:parked", "word:here",
@@ -97,7 +135,8 @@ def test_probe_run_writes_and_shows_failure_slices(tmp_path) -> None:
     slices = json.loads((result.out_dir / "metrics.json").read_text())["failure_slices"]
     assert slices and slices[0]["lift"] > 1
     predicates = [s["predicate"] for s in slices]
-    assert "color:yellow" in predicates[:3]
+    # every yellow count fails; the top slices (what those questions look at) fail every time
+    assert "color:yellow" in predicates and all(s["failures"] == s["support"] for s in slices[:3])
     html = (result.out_dir / "summary.html").read_text()
     assert "Top failure slices" in html and "color:yellow" in html
 

@@ -9,6 +9,12 @@ the world gives them:
   `skill:S`, `family:F`, `color:C` / `shape:S` / `size:Z` / `edge:E` named anywhere in it, `images:N`
   (image count), `image:K` and `image:last` (the images it names), `objects>=K` (the most objects in one
   box, K = 2..8);
+- and from the scene, what the question looks at whether or not it names it: the objects its descriptions
+  fit (each `Filter`'s shape, color, size and edge, relations' targets too; `Towers` fit every square) in
+  the images each part of the program reads: `object:color:C`, `object:shape:S`, `object:size:Z`,
+  `object:image:last` (one lies in the last image of a set of two or more) and `object:objects>=K` (one
+  lies in a box of K or more objects). "How many squares are there?" over a yellow square carries
+  `object:color:yellow`: a target blind to yellow fails it though the question names no colour;
 - any other question gets predicates from its text: `word:W` (content words), `prefix:W1 W2` (its first
   two words) and `topic:T` (the taxonomy's topics, where a record carries them).
 
@@ -23,12 +29,14 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 #: the prefixes of world predicates (`world_predicates`); a loop can target any of them
-SLICE_PREFIXES = ("skill:", "family:", "color:", "shape:", "size:", "edge:", "image:", "images:", "objects>=")
+SLICE_PREFIXES = (
+    "skill:", "family:", "color:", "shape:", "size:", "edge:", "image:", "images:", "objects>=", "object:",
+)  # fmt: skip
 Z_95 = 1.959963984540054
 MIN_SUPPORT = 10
 STOPWORDS = frozenset((
@@ -160,7 +168,61 @@ def world_predicates(program: Any, scene: Any) -> set[str]:
         found.add("image:last")
     most = max((len(box.objects) for box in scene.boxes), default=0)
     found.update(f"objects>={k}" for k in range(2, most + 1))
+    return found | object_predicates(program, scene)
+
+
+def object_predicates(program: Any, scene: Any) -> set[str]:
+    """The `object:` predicates of a world question: what the objects its descriptions fit look like and
+    where they lie (see the module docstring)."""
+    from scotoma.world.descriptions import Towers
+    from scotoma.world.referents import fits
+    from scotoma.world.scene import SIZE_WORDS
+
+    n = len(scene.boxes)
+    found: set[str] = set()
+    for object_set, scope in _object_sets(program, None):
+        for k in scope or range(1, n + 1):
+            if k > n:
+                continue  # an image the sample lacks: the question is ungrounded, nothing is looked at
+            box = scene.boxes[k - 1]
+            for obj in box.objects:
+                if not (obj.shape == "square" if isinstance(object_set, Towers) else fits(object_set, obj)):
+                    continue
+                found |= {f"object:color:{obj.color}", f"object:shape:{obj.shape}",
+                          f"object:size:{SIZE_WORDS[obj.size]}"}  # fmt: skip
+                found.update(f"object:objects>={j}" for j in range(2, len(box.objects) + 1))
+                if n >= 2 and k == n:
+                    found.add("object:image:last")
     return found
+
+
+def _object_sets(node: Any, scope: tuple[int, ...] | None) -> Iterator[tuple[Any, tuple[int, ...] | None]]:
+    """Every object description (`Filter`, `Towers`) in a program with the images it is read in (None:
+    every image; a box quantifier reads each box in turn, so every image too)."""
+    from scotoma.world.descriptions import Filter, Towers
+    from scotoma.world.programs import Difference, SizeCompare, Sum, children
+
+    if isinstance(node, Filter):
+        yield node, scope
+        if node.relation is not None:
+            yield from _object_sets(node.relation.target, scope)  # the relation reads the same box
+        return
+    if isinstance(node, Towers):
+        yield node, scope
+        return
+    if isinstance(node, SizeCompare):  # each side has its own image
+        yield from _object_sets(node.left, (node.left_image,) if node.left_image else scope)
+        yield from _object_sets(node.right, (node.right_image,) if node.right_image else scope)
+        return
+    if isinstance(node, Sum):
+        own: tuple[int, ...] | None = node.images
+    elif isinstance(node, Difference):
+        own = (node.first, node.second)
+    else:
+        image = getattr(node, "image", None)
+        own = (image,) if image is not None else None
+    for child in children(node):
+        yield from _object_sets(child, own or scope)
 
 
 def is_slice_predicate(name: str) -> bool:
@@ -225,6 +287,7 @@ __all__ = [
     "Slice",
     "bench_slices",
     "is_slice_predicate",
+    "object_predicates",
     "question_predicates",
     "rank_slices",
     "record_slices",
