@@ -58,6 +58,24 @@ def test_rank_slices_by_lift_lower_bound() -> None:
     assert rank_slices([({"x"}, False, 0)] * 12) == []  # nothing failed: no slice has lift
 
 
+def test_distinct_slices_leave_out_nested_ones() -> None:
+    # 20 questions; "all" holds every one, "same" and "twin" the first 8 (6 failed), "inner" questions 4-7
+    # (2 failed), "other" the last 10 (2 failed): 8 of 20 failed overall (0.4)
+    rows = []
+    for i in range(20):
+        predicates = {"all"} | ({"same", "twin"} if i < 8 else set()) | ({"inner"} if 4 <= i < 8 else set())
+        predicates |= {"other"} if i >= 10 else set()
+        rows.append((predicates, i < 6 or i in (10, 11), i))
+    every = [s.predicate for s in rank_slices(rows, min_support=4, top=None)]
+    # Wilson lower bounds 0.4093 (6/8), 0.2188 (8/20), 0.1500 (2/4), 0.0567 (2/10); ties by name
+    assert every == ["same", "twin", "all", "inner", "other"]
+    # "twin" holds the same questions as "same", "inner" a subset, "all" a superset: left out
+    assert [s.predicate for s in rank_slices(rows, min_support=4, top=None, distinct=True)] == [
+        "same",
+        "other",
+    ]
+
+
 def test_world_predicates_from_the_program_and_scene() -> None:
     box = Box(tuple(WorldObject("circle", "blue", 10, 10 * i, 0) for i in range(5)))
     scene = Scene((Box((WorldObject("square", "yellow", 20, 0, 50),)), box))

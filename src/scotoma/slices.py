@@ -95,6 +95,7 @@ def rank_slices(
     min_support: int = MIN_SUPPORT,
     top: int | None = 10,
     examples: int = 2,
+    distinct: bool = False,
 ) -> list[Slice]:
     """Rank the slices of valid questions by failure lift.
 
@@ -103,16 +104,22 @@ def rank_slices(
         min_support: slices with fewer questions are left out.
         top: how many to return (None: all).
         examples: failed examples kept per slice.
+        distinct: leave out a slice whose questions are a subset or a superset of those of a better-ranked
+            slice kept (`family:arithmetic` and `skill:arithmetic` hold the same questions; `objects>=5`
+            holds every question of `objects>=6`): the top slices then point at different questions.
     """
     support: dict[str, int] = defaultdict(int)
     failures: dict[str, int] = defaultdict(int)
     kept: dict[str, list[Any]] = defaultdict(list)
+    members: dict[str, set[int]] = defaultdict(set)
     total = failed_total = 0
     for predicates, failed, example in rows:
         total += 1
         failed_total += bool(failed)
         for predicate in set(predicates):
             support[predicate] += 1
+            if distinct:
+                members[predicate].add(total)
             if failed:
                 failures[predicate] += 1
                 if len(kept[predicate]) < examples:
@@ -132,6 +139,15 @@ def rank_slices(
             )
         )
     out.sort(key=lambda s: (-s.lift_low, -s.lift, s.predicate))
+    if distinct:
+        chosen: list[set[int]] = []
+        spread = []
+        for candidate in out:
+            mine = members[candidate.predicate]
+            if not any(mine <= other or mine >= other for other in chosen):
+                chosen.append(mine)
+                spread.append(candidate)
+        out = spread
     return out if top is None else out[:top]
 
 
@@ -247,9 +263,10 @@ def record_slices(
     scenes: Mapping[str, Any] | None = None,
     min_support: int = MIN_SUPPORT,
     top: int | None = 10,
+    distinct: bool = False,
 ) -> list[Slice]:
     """The slices of a probe run's records (judged, valid ones); `scenes` maps a record's "sample" key
-    to its world scene. A failed record's "key" is kept as an example."""
+    to its world scene. A failed record's "key" is kept as an example. `distinct`: see `rank_slices`."""
     scenes = scenes or {}
     rows = (
         (question_predicates(r["question"], scenes.get(r.get("sample", "")), r.get("topics") or ()),
@@ -257,7 +274,7 @@ def record_slices(
         for r in records
         if r.get("valid") and r.get("judged", True) and r.get("question")
     )  # fmt: skip
-    return rank_slices(rows, min_support, top)
+    return rank_slices(rows, min_support, top, distinct=distinct)
 
 
 def bench_slices(
