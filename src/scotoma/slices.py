@@ -39,6 +39,7 @@ SLICE_PREFIXES = (
 )  # fmt: skip
 Z_95 = 1.959963984540054
 MIN_SUPPORT = 10
+MAX_OVERLAP = 0.5  # Jaccard similarity from which a distinct ranking leaves a slice out
 STOPWORDS = frozenset((
     "a", "an", "the", "is", "are", "was", "were", "be", "of", "in", "on", "at", "to", "for", "from", "by",
     "with", "and", "or", "not", "no", "any", "there", "this", "that", "these", "those", "it", "its",
@@ -104,9 +105,11 @@ def rank_slices(
         min_support: slices with fewer questions are left out.
         top: how many to return (None: all).
         examples: failed examples kept per slice.
-        distinct: leave out a slice whose questions are a subset or a superset of those of a better-ranked
-            slice kept (`family:arithmetic` and `skill:arithmetic` hold the same questions; `objects>=5`
-            holds every question of `objects>=6`): the top slices then point at different questions.
+        distinct: leave out a slice whose questions mostly are those of a better-ranked slice kept
+            (Jaccard similarity at least `MAX_OVERLAP`: `family:arithmetic` and `skill:arithmetic` hold the
+            same questions, `objects>=5` mostly those of `objects>=6`), so the top slices point at
+            different questions; a large slice around a small one (every `skill:spatial:right` question
+            looks at a yellow object, a tenth of `object:color:yellow`'s) is another slice.
     """
     support: dict[str, int] = defaultdict(int)
     failures: dict[str, int] = defaultdict(int)
@@ -144,7 +147,7 @@ def rank_slices(
         spread = []
         for candidate in out:
             mine = members[candidate.predicate]
-            if not any(mine <= other or mine >= other for other in chosen):
+            if all(len(mine & other) < MAX_OVERLAP * len(mine | other) for other in chosen):
                 chosen.append(mine)
                 spread.append(candidate)
         out = spread
@@ -299,6 +302,7 @@ def bench_slices(
 
 
 __all__ = [
+    "MAX_OVERLAP",
     "MIN_SUPPORT",
     "SLICE_PREFIXES",
     "Slice",

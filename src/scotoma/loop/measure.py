@@ -108,8 +108,8 @@ def measure(model: str, out: Path, config: LoopConfig) -> Measurement:
             ([*r["skills"], *predicates[r["item_id"]]], bool(r["correct"]), r["subtask"])
             for r in world_records
         ],
-        # distinct slices: two targets holding the same questions (family:arithmetic, skill:arithmetic)
-        # or nested ones (objects>=5, objects>=6) would leave a third kind of failure untargeted
+        # distinct slices: two targets holding (mostly) the same questions (family:arithmetic and
+        # skill:arithmetic, objects>=5 and objects>=6) would leave a third kind of failure untargeted
         probe_slices=[s.predicate for s in record_slices(records, _scenes(probe_config), distinct=True)],
     )
 
