@@ -5,8 +5,9 @@
 
 For each NAME: `run_loop` on `builtin:answerer-NAME` with `choose=slices` (the probe's top failure slices
 pick the targets; nothing names the scotoma), then the held-out world bench split by the planted region
-(`scotoma.loop.scotoma_answerers.region_figures`) for the planted model, the fixed one and
-`builtin:answerer`. The issue's checks, each PASS or FAIL:
+(`scotoma.loop.scotoma_answerers.region_split`) for the planted model and the fixed one (the loop's own
+benches before and after) and `builtin:answerer` (one run, shared by every NAME). The issue's checks,
+each PASS or FAIL:
 
 - the loop's targets include a predicate that defines the planted region (`Scotoma.defining`);
 - the failure rate inside the region falls by at least two thirds of the gap between the planted model
@@ -25,7 +26,7 @@ import time
 from pathlib import Path
 
 from scotoma.loop import LoopConfig, run_loop
-from scotoma.loop.scotoma_answerers import ScotomaTrainConfig, region_figures
+from scotoma.loop.scotoma_answerers import ScotomaTrainConfig, region_figures, region_split
 from scotoma.world.scenes.scotomas import get_scotoma
 
 GAP_SHARE = 2 / 3
@@ -41,8 +42,10 @@ def verify(name: str, out: Path, overrides: list[str]) -> dict:
     minutes = (time.perf_counter() - started) / 60
     eval_config = ScotomaTrainConfig(eval_items=config.eval_items, eval_seed=config.eval_seed)
     figures = {
-        model: region_figures(spec, scotoma, out / f"region_{model}", eval_config)
-        for model, spec in (("planted", planted), ("fixed", result.model), ("answerer", "builtin:answerer"))
+        "planted": region_split(out / "loop" / "before" / "bench_world", scotoma, eval_config),
+        "fixed": region_split(out / "loop" / "after" / "bench_world", scotoma, eval_config),
+        # the same bench of the same model for every NAME: run once beside them, split anew
+        "answerer": region_figures("builtin:answerer", scotoma, out.parent / "region_answerer", eval_config),
     }
     gap = figures["planted"]["inside_failure"] - figures["answerer"]["inside_failure"]
     fall = figures["planted"]["inside_failure"] - figures["fixed"]["inside_failure"]

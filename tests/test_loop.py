@@ -178,6 +178,28 @@ def test_slice_targets_are_accepted_chosen_and_matched(tmp_path: Path) -> None:
     }
 
 
+def test_own_replay_keeps_only_what_the_target_answers_right(tmp_path: Path) -> None:
+    from scotoma.loop.data import build_training_data
+    from scotoma.world.programs.answers import is_correct
+
+    with pytest.raises(ValueError, match="replay_labels='mine': use truth or own"):
+        LoopConfig(replay_labels="mine")
+    with pytest.raises(ValueError, match="set questions_per_row=1"):
+        LoopConfig(replay_labels="own", questions_per_row=2)
+    config = LoopConfig(replay_questions=6, replay_labels="own", targeted_questions=0, batch_size=4)
+    data = build_training_data([], "scripted:yes", config, tmp_path)
+    rows = [json.loads(line) for line in data.sft.read_text().splitlines()]
+    # a target that always says yes keeps exactly the replay questions whose answer means yes
+    labels = [row["messages"][-1]["content"][0]["text"] for row in rows]
+    assert len(rows) == 6 and data.counts["replay"] == 6 and all(is_correct("yes", a) for a in labels)
+    truth = build_training_data([], "scripted:yes", LoopConfig(replay_questions=6, targeted_questions=0),
+                                tmp_path / "truth")  # fmt: skip
+    truth_labels = [
+        json.loads(line)["messages"][-1]["content"][0]["text"] for line in truth.sft.read_text().splitlines()
+    ]
+    assert not all(is_correct("yes", a) for a in truth_labels)  # true labels of every kind otherwise
+
+
 def test_held_out_items_carry_every_slice_predicate() -> None:
     from scotoma.loop.measure import item_predicates
 

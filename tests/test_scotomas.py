@@ -120,6 +120,29 @@ def test_learned_target_rows_are_labelled_from_what_the_scotoma_sees(tmp_path) -
     assert len(half) == 20
 
 
+def test_region_split_tallies_a_bench_run_by_the_planted_region(tmp_path) -> None:
+    import json
+
+    from scotoma.bench import load_benchmark
+    from scotoma.loop.scotoma_answerers import ScotomaTrainConfig, region_split
+
+    config, scotoma = ScotomaTrainConfig(eval_items=8), get_scotoma("yellow-unseen")
+    items = load_benchmark("world:n=8", seed=config.eval_seed).items
+    region = [in_region(scotoma, item.meta["program"], item.meta["scene"]) for item in items]
+    assert 0 < sum(region) < 8  # both sides hold items
+    correct = [i % 2 == 0 for i in range(8)]  # items 0, 2, 4, 6 right
+    records = [{"item_id": item.id, "correct": c} for item, c in zip(items, correct, strict=True)]
+    (tmp_path / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    got = region_split(tmp_path, scotoma, config)
+    n_in = sum(region)
+    c_in = sum(c for c, r in zip(correct, region, strict=True) if r)
+    assert got["inside"] == [c_in, n_in] and got["outside"] == [4 - c_in, 8 - n_in]
+    assert got["inside_failure"] == pytest.approx(1 - c_in / n_in)
+    (tmp_path / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[:5]))
+    with pytest.raises(ValueError, match="holds 5 of the bench's 8 items; finish it"):
+        region_split(tmp_path, scotoma, config)
+
+
 @pytest.mark.slow  # about a minute per shipped model: the 2,200-item held-out bench
 def test_shipped_scotoma_answerers_match_their_figures(tmp_path) -> None:
     import json

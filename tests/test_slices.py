@@ -58,6 +58,22 @@ def test_rank_slices_by_lift_lower_bound() -> None:
     assert rank_slices([({"x"}, False, 0)] * 12) == []  # nothing failed: no slice has lift
 
 
+def test_distinct_slices_leave_out_overlapping_ones() -> None:
+    # 20 questions; "all" holds every one, "same" and "twin" the first 8 (6 failed), "inner" questions 4-7
+    # (2 failed), "other" the last 10 (2 failed): 8 of 20 failed overall (0.4)
+    rows = []
+    for i in range(20):
+        predicates = {"all"} | ({"same", "twin"} if i < 8 else set()) | ({"inner"} if 4 <= i < 8 else set())
+        predicates |= {"other"} if i >= 10 else set()
+        rows.append((predicates, i < 6 or i in (10, 11), i))
+    every = [s.predicate for s in rank_slices(rows, min_support=4, top=None)]
+    # Wilson lower bounds 0.4093 (6/8), 0.2188 (8/20), 0.1500 (2/4), 0.0567 (2/10); ties by name
+    assert every == ["same", "twin", "all", "inner", "other"]
+    # Jaccard with what is kept: "twin" 8/8 of "same", "inner" 4/8 of it: left out; "all" 8/20 of "same":
+    # kept; "other" 10/20 of "all": left out
+    assert [s.predicate for s in rank_slices(rows, min_support=4, top=None, distinct=True)] == ["same", "all"]
+
+
 def test_world_predicates_from_the_program_and_scene() -> None:
     box = Box(tuple(WorldObject("circle", "blue", 10, 10 * i, 0) for i in range(5)))
     scene = Scene((Box((WorldObject("square", "yellow", 20, 0, 50),)), box))
@@ -65,6 +81,44 @@ def test_world_predicates_from_the_program_and_scene() -> None:
     assert {"color:yellow", "shape:square", "edge:left", "image:2", "image:last", "images:2"} <= found
     assert {"skill:existence", "family:localized", "objects>=5"} <= found and "objects>=6" not in found
     assert "image:1" not in found
+
+
+def test_object_predicates_read_what_each_part_of_the_program_looks_at() -> None:
+    from scotoma.world.programs.nodes import Count, Exists, Filter, Relation, SizeCompare, Towers
+
+    yellow_circle = WorldObject("circle", "yellow", 20, 5, 5)
+    blue_triangle = WorldObject("triangle", "blue", 10, 70, 60)
+    image_2 = Box((
+        WorldObject("square", "black", 30, 0, 0), WorldObject("circle", "blue", 10, 50, 0),
+        WorldObject("square", "blue", 10, 50, 50), WorldObject("triangle", "yellow", 10, 80, 80),
+    ))  # fmt: skip
+    scene = Scene((Box((yellow_circle, blue_triangle)), image_2))
+
+    def objects(program: object) -> set[str]:
+        return {p for p in world_predicates(program, scene) if p.startswith("object:")}
+
+    # every image: the two squares of Image 2 (large black, small blue), a box of 4, the last image
+    assert objects(Count(Filter(shape="square"))) == {
+        "object:color:black", "object:color:blue", "object:shape:square", "object:size:large",
+        "object:size:small", "object:objects>=2", "object:objects>=3", "object:objects>=4",
+        "object:image:last",
+    }  # fmt: skip
+    # Image 1 only: the yellow circle, in a box of 2, not the last image; no colour is named
+    assert objects(Exists(Filter(shape="circle"), image=1)) == {
+        "object:color:yellow", "object:shape:circle", "object:size:medium", "object:objects>=2"
+    }  # fmt: skip
+    # a relation's target is looked at too, in the same image
+    left_of = Count(Filter(shape="circle", relation=Relation("left_of", Filter(color="blue"))), image=1)
+    assert {"object:color:yellow", "object:color:blue", "object:shape:triangle"} <= objects(left_of)
+    # each side of a size comparison in its own image: the yellow triangle of Image 2 is not read
+    sides = SizeCompare(Filter(color="yellow"), "larger", Filter(shape="square", color="black"), 1, 2)
+    assert objects(sides) == {
+        "object:color:yellow", "object:shape:circle", "object:size:medium", "object:color:black",
+        "object:shape:square", "object:size:large", "object:image:last", "object:objects>=2",
+        "object:objects>=3", "object:objects>=4",
+    }  # fmt: skip
+    assert "object:color:black" in objects(Count(Towers(), image=2))  # towers are stacked squares
+    assert objects(Count(Filter(color="yellow"), image=3)) == set()  # no Image 3: nothing is looked at
 
 
 def test_text_predicates_for_any_question() -> None:
@@ -97,7 +151,8 @@ def test_probe_run_writes_and_shows_failure_slices(tmp_path) -> None:
     slices = json.loads((result.out_dir / "metrics.json").read_text())["failure_slices"]
     assert slices and slices[0]["lift"] > 1
     predicates = [s["predicate"] for s in slices]
-    assert "color:yellow" in predicates[:3]
+    # every yellow count fails; the top slices (what those questions look at) fail every time
+    assert "color:yellow" in predicates and all(s["failures"] == s["support"] for s in slices[:3])
     html = (result.out_dir / "summary.html").read_text()
     assert "Top failure slices" in html and "color:yellow" in html
 

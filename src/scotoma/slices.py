@@ -9,6 +9,12 @@ the world gives them:
   `skill:S`, `family:F`, `color:C` / `shape:S` / `size:Z` / `edge:E` named anywhere in it, `images:N`
   (image count), `image:K` and `image:last` (the images it names), `objects>=K` (the most objects in one
   box, K = 2..8);
+- and from the scene, what the question looks at whether or not it names it: the objects its descriptions
+  fit (each `Filter`'s shape, color, size and edge, relations' targets too; `Towers` fit every square) in
+  the images each part of the program reads: `object:color:C`, `object:shape:S`, `object:size:Z`,
+  `object:image:last` (one lies in the last image of a set of two or more) and `object:objects>=K` (one
+  lies in a box of K or more objects). "How many squares are there?" over a yellow square carries
+  `object:color:yellow`: a target blind to yellow fails it though the question names no colour;
 - any other question gets predicates from its text: `word:W` (content words), `prefix:W1 W2` (its first
   two words) and `topic:T` (the taxonomy's topics, where a record carries them).
 
@@ -23,14 +29,17 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 #: the prefixes of world predicates (`world_predicates`); a loop can target any of them
-SLICE_PREFIXES = ("skill:", "family:", "color:", "shape:", "size:", "edge:", "image:", "images:", "objects>=")
+SLICE_PREFIXES = (
+    "skill:", "family:", "color:", "shape:", "size:", "edge:", "image:", "images:", "objects>=", "object:",
+)  # fmt: skip
 Z_95 = 1.959963984540054
 MIN_SUPPORT = 10
+MAX_OVERLAP = 0.5  # Jaccard similarity from which a distinct ranking leaves a slice out
 STOPWORDS = frozenset((
     "a", "an", "the", "is", "are", "was", "were", "be", "of", "in", "on", "at", "to", "for", "from", "by",
     "with", "and", "or", "not", "no", "any", "there", "this", "that", "these", "those", "it", "its",
@@ -87,6 +96,7 @@ def rank_slices(
     min_support: int = MIN_SUPPORT,
     top: int | None = 10,
     examples: int = 2,
+    distinct: bool = False,
 ) -> list[Slice]:
     """Rank the slices of valid questions by failure lift.
 
@@ -95,16 +105,24 @@ def rank_slices(
         min_support: slices with fewer questions are left out.
         top: how many to return (None: all).
         examples: failed examples kept per slice.
+        distinct: leave out a slice whose questions mostly are those of a better-ranked slice kept
+            (Jaccard similarity at least `MAX_OVERLAP`: `family:arithmetic` and `skill:arithmetic` hold the
+            same questions, `objects>=5` mostly those of `objects>=6`), so the top slices point at
+            different questions; a large slice around a small one (every `skill:spatial:right` question
+            looks at a yellow object, a tenth of `object:color:yellow`'s) is another slice.
     """
     support: dict[str, int] = defaultdict(int)
     failures: dict[str, int] = defaultdict(int)
     kept: dict[str, list[Any]] = defaultdict(list)
+    members: dict[str, set[int]] = defaultdict(set)
     total = failed_total = 0
     for predicates, failed, example in rows:
         total += 1
         failed_total += bool(failed)
         for predicate in set(predicates):
             support[predicate] += 1
+            if distinct:
+                members[predicate].add(total)
             if failed:
                 failures[predicate] += 1
                 if len(kept[predicate]) < examples:
@@ -124,6 +142,15 @@ def rank_slices(
             )
         )
     out.sort(key=lambda s: (-s.lift_low, -s.lift, s.predicate))
+    if distinct:
+        chosen: list[set[int]] = []
+        spread = []
+        for candidate in out:
+            mine = members[candidate.predicate]
+            if all(len(mine & other) < MAX_OVERLAP * len(mine | other) for other in chosen):
+                chosen.append(mine)
+                spread.append(candidate)
+        out = spread
     return out if top is None else out[:top]
 
 
@@ -160,7 +187,61 @@ def world_predicates(program: Any, scene: Any) -> set[str]:
         found.add("image:last")
     most = max((len(box.objects) for box in scene.boxes), default=0)
     found.update(f"objects>={k}" for k in range(2, most + 1))
+    return found | object_predicates(program, scene)
+
+
+def object_predicates(program: Any, scene: Any) -> set[str]:
+    """The `object:` predicates of a world question: what the objects its descriptions fit look like and
+    where they lie (see the module docstring)."""
+    from scotoma.world.programs.descriptions import Towers
+    from scotoma.world.programs.referents import fits
+    from scotoma.world.scenes.scene import SIZE_WORDS
+
+    n = len(scene.boxes)
+    found: set[str] = set()
+    for object_set, scope in _object_sets(program, None):
+        for k in scope or range(1, n + 1):
+            if k > n:
+                continue  # an image the sample lacks: the question is ungrounded, nothing is looked at
+            box = scene.boxes[k - 1]
+            for obj in box.objects:
+                if not (obj.shape == "square" if isinstance(object_set, Towers) else fits(object_set, obj)):
+                    continue
+                found |= {f"object:color:{obj.color}", f"object:shape:{obj.shape}",
+                          f"object:size:{SIZE_WORDS[obj.size]}"}  # fmt: skip
+                found.update(f"object:objects>={j}" for j in range(2, len(box.objects) + 1))
+                if n >= 2 and k == n:
+                    found.add("object:image:last")
     return found
+
+
+def _object_sets(node: Any, scope: tuple[int, ...] | None) -> Iterator[tuple[Any, tuple[int, ...] | None]]:
+    """Every object description (`Filter`, `Towers`) in a program with the images it is read in (None:
+    every image; a box quantifier reads each box in turn, so every image too)."""
+    from scotoma.world.programs.descriptions import Filter, Towers
+    from scotoma.world.programs.nodes import Difference, SizeCompare, Sum, children
+
+    if isinstance(node, Filter):
+        yield node, scope
+        if node.relation is not None:
+            yield from _object_sets(node.relation.target, scope)  # the relation reads the same box
+        return
+    if isinstance(node, Towers):
+        yield node, scope
+        return
+    if isinstance(node, SizeCompare):  # each side has its own image
+        yield from _object_sets(node.left, (node.left_image,) if node.left_image else scope)
+        yield from _object_sets(node.right, (node.right_image,) if node.right_image else scope)
+        return
+    if isinstance(node, Sum):
+        own: tuple[int, ...] | None = node.images
+    elif isinstance(node, Difference):
+        own = (node.first, node.second)
+    else:
+        image = getattr(node, "image", None)
+        own = (image,) if image is not None else None
+    for child in children(node):
+        yield from _object_sets(child, own or scope)
 
 
 def is_slice_predicate(name: str) -> bool:
@@ -185,9 +266,10 @@ def record_slices(
     scenes: Mapping[str, Any] | None = None,
     min_support: int = MIN_SUPPORT,
     top: int | None = 10,
+    distinct: bool = False,
 ) -> list[Slice]:
     """The slices of a probe run's records (judged, valid ones); `scenes` maps a record's "sample" key
-    to its world scene. A failed record's "key" is kept as an example."""
+    to its world scene. A failed record's "key" is kept as an example. `distinct`: see `rank_slices`."""
     scenes = scenes or {}
     rows = (
         (question_predicates(r["question"], scenes.get(r.get("sample", "")), r.get("topics") or ()),
@@ -195,7 +277,7 @@ def record_slices(
         for r in records
         if r.get("valid") and r.get("judged", True) and r.get("question")
     )  # fmt: skip
-    return rank_slices(rows, min_support, top)
+    return rank_slices(rows, min_support, top, distinct=distinct)
 
 
 def bench_slices(
@@ -220,11 +302,13 @@ def bench_slices(
 
 
 __all__ = [
+    "MAX_OVERLAP",
     "MIN_SUPPORT",
     "SLICE_PREFIXES",
     "Slice",
     "bench_slices",
     "is_slice_predicate",
+    "object_predicates",
     "question_predicates",
     "rank_slices",
     "record_slices",

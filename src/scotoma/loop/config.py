@@ -68,6 +68,14 @@ class LoopConfig:
         default=1200,
         metadata={"help": "World questions of every family mixed in so the other skills are kept."},
     )
+    replay_labels: str = field(
+        default="truth",
+        metadata={
+            "help": "Which replay questions: 'truth', any world question with its true answer; 'own', only "
+            "those the target already answers right (rehearsal: what it gets right is kept as it is, and "
+            "the targets' rows alone teach what it gets wrong)."
+        },
+    )
     questions_per_row: int = field(
         default=1,
         metadata={
@@ -111,6 +119,10 @@ class LoopConfig:
                 f"unknown target skills {unknown}; world skills: {', '.join(SKILLS)}; or slice predicates "
                 f"{', '.join(p + '...' for p in SLICE_PREFIXES)}"
             )
+        if self.replay_labels not in ("truth", "own"):
+            raise ValueError(f"replay_labels={self.replay_labels!r}: use truth or own")
+        if self.replay_labels == "own" and self.questions_per_row > 1:
+            raise ValueError("replay_labels=own checks one answer per row; set questions_per_row=1")
         if self.choose not in ("skills", "slices"):
             raise ValueError(f"choose={self.choose!r}: use skills or slices")
         for name in ("chains", "pairs", "targeted_questions", "primitive_questions", "replay_questions"):

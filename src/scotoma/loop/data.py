@@ -12,7 +12,9 @@
   for arithmetic), asked by the one-object families: S2H's simple-to-hard (paper 003) within the world
   (on the world answerer, counting moves within minutes of LoRA while its compositions barely do:
   docs/world-models-training.md);
-- replay: world questions of every family, so that the fine-tune does not trade the other skills away.
+- replay: world questions of every family, so that the fine-tune does not trade the other skills away:
+  with their true answers (`replay_labels=truth`) or only those the target already answers right
+  (`own`), which keeps its behaviour where it is right and leaves the teaching to the targets' rows.
 
 Every prompt uses the "bare" layout (images, then the text), which the built-in models were trained on;
 for another target set `layout` in the synth configs to its own.
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scotoma.engines import close_model, open_model
 from scotoma.loop.config import LoopConfig
 from scotoma.slices import world_predicates
 from scotoma.synth import S2HConfig, WorldChainConfig, run_synth
@@ -37,7 +40,8 @@ from scotoma.synth.records import ChainSample, PreferencePair, read_record
 from scotoma.synth.s2h_world import fitting_levels
 from scotoma.synth.visc_compose import COMPOSITE_SKILLS
 from scotoma.train.data import read_jsonl
-from scotoma.types import ImageRef, user_turn
+from scotoma.types import GenConfig, ImageRef, user_turn
+from scotoma.world.programs.answers import is_correct
 from scotoma.world.programs.skills import PRIMITIVE_FAMILIES, SKILLS, prerequisites
 from scotoma.world.sampling.questions import QuestionConfig, QuestionSampler
 from scotoma.world.sampling.records import WorldSample
@@ -45,6 +49,7 @@ from scotoma.world.scenes.render import box_image_ref
 
 LAYOUT = "bare"
 MAX_DRAWS = 100  # sampled questions per kept one when a slice filters them
+REPLAY_TOKENS = 32  # the bench's answer length
 SFT_FILE, DPO_FILE = "sft.jsonl", "dpo.jsonl"
 
 
@@ -157,12 +162,39 @@ def build_training_data(targets: Sequence[str], answerer: str, config: LoopConfi
             simple, config.data_seed + 2, config.primitive_questions, out, config.questions_per_row
         )
         counts["primitive"] = config.primitive_questions
-    if config.replay_questions:
+    if config.replay_questions and config.replay_labels == "own":
+        sft += own_replay_rows(answerer, config, out)
+        counts["replay"] = config.replay_questions
+    elif config.replay_questions:
         sft += world_question_rows(
             QuestionConfig(), config.data_seed + 1, config.replay_questions, out, config.questions_per_row
         )
         counts["replay"] = config.replay_questions
     return TrainingData(_write(out / SFT_FILE, sft), _write(out / DPO_FILE, dpo), counts)
+
+
+def own_replay_rows(answerer: str, config: LoopConfig, folder: Path) -> list[dict[str, Any]]:
+    """`replay_questions` SFT rows of world questions of every family that `answerer` already answers
+    right (greedy, as the bench asks), so the replay keeps what it does well and teaches nothing it gets
+    wrong; drawn in batches until enough are right, at most `MAX_DRAWS` times as many."""
+    n = config.replay_questions
+    sampler = QuestionSampler(QuestionConfig(), seed=config.data_seed + 1)
+    drawn = sampler.samples(n * MAX_DRAWS)
+    model = open_model(answerer, config.engine)
+    rows: list[dict[str, Any]] = []
+    try:
+        while len(rows) < n and (batch := list(itertools.islice(drawn, config.batch_size))):
+            turns = [user_turn([box_image_ref(b) for b in s.scene.boxes], s.question, LAYOUT) for s in batch]
+            answers = model.generate(turns, GenConfig(max_new_tokens=REPLAY_TOKENS))
+            for sample, turn, answer in zip(batch, turns, answers, strict=True):
+                if len(rows) < n and is_correct(answer.text, sample.answer):
+                    paths = [_store(image, folder) for image in turn.images]
+                    rows.append(trl_sft(turn, sample.answer, paths))
+    finally:
+        close_model(model)
+    if len(rows) < n:
+        raise ValueError(f"{answerer} answered only {len(rows)} of {n * MAX_DRAWS} replay questions right")
+    return rows
 
 
 def _primitive_config(targets: Sequence[str]) -> QuestionConfig | None:
@@ -186,4 +218,6 @@ def _write(path: Path, rows: list[dict[str, Any]]) -> Path | None:
     return path
 
 
-__all__ = ["LAYOUT", "TrainingData", "build_training_data", "slice_filter", "world_question_rows"]
+__all__ = [
+    "LAYOUT", "TrainingData", "build_training_data", "own_replay_rows", "slice_filter", "world_question_rows",
+]  # fmt: skip

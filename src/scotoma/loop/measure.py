@@ -22,8 +22,9 @@ from scotoma.bench import BenchConfig, load_benchmark, run_bench
 from scotoma.bench.metrics import read_records
 from scotoma.loop.config import LoopConfig
 from scotoma.probe import ProbeConfig, run_probe
+from scotoma.probe.context import load_samples
 from scotoma.probe.metrics import per_skill_failure_rate, skill_counts
-from scotoma.slices import world_predicates
+from scotoma.slices import record_slices, world_predicates
 
 
 @dataclass
@@ -40,7 +41,7 @@ class Measurement:
         probe_fdr: the probe's failure discovery rate over all valid questions.
         items: per world bench item, (skills and slice predicates, correct, family): a target, skill or
             predicate, selects the items it names.
-        probe_slices: the predicates of the probe's top failure slices, best first.
+        probe_slices: the predicates of the probe's top distinct failure slices (`rank_slices`), best first.
     """
 
     model: str
@@ -100,8 +101,16 @@ def measure(model: str, out: Path, config: LoopConfig) -> Measurement:
             ([*r["skills"], *predicates[r["item_id"]]], bool(r["correct"]), r["subtask"])
             for r in world_records
         ],
-        probe_slices=[s["predicate"] for s in probe.metrics.get("failure_slices", [])],
+        # distinct slices: two targets holding (mostly) the same questions (family:arithmetic and
+        # skill:arithmetic, objects>=5 and objects>=6) would leave a third kind of failure untargeted
+        probe_slices=[s.predicate for s in record_slices(records, _scenes(probe_config), distinct=True)],
     )
+
+
+def _scenes(config: ProbeConfig) -> dict[str, Any]:
+    """The world scene of each of the probe's samples, by sample key (drawn again: a pure function of the
+    config's world settings)."""
+    return {s.key: s.scene for s in load_samples(config) if s.scene is not None}
 
 
 def item_predicates(config: LoopConfig) -> dict[str, list[str]]:

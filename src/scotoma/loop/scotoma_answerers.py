@@ -83,22 +83,32 @@ def scotoma_rows(
 
 
 def region_figures(model: str, scotoma: Scotoma, out: Path, config: ScotomaTrainConfig) -> dict[str, Any]:
-    """The held-out world bench of `model` split by the planted region: correct and total inside and
-    outside it, the failure rate inside and the accuracy outside."""
+    """The held-out world bench of `model` (run in `out`, resumed when there) split by the planted region
+    (`region_split`)."""
+    bench = load_benchmark(f"world:n={config.eval_items}", seed=config.eval_seed)
+    run = run_bench(BenchConfig(bench, model, n_boot=200, seed=config.eval_seed), out)
+    return region_split(run.run_dir, scotoma, config)
+
+
+def region_split(run_dir: Path, scotoma: Scotoma, config: ScotomaTrainConfig) -> dict[str, Any]:
+    """A finished run of the held-out world bench (`world:n=eval_items`, seed `eval_seed`; the loop's
+    `bench_world` is one) split by the planted region: correct and total inside and outside it, the
+    failure rate inside and the accuracy outside."""
     bench = load_benchmark(f"world:n={config.eval_items}", seed=config.eval_seed)
     region = {item.id: in_region(scotoma, item.meta["program"], item.meta["scene"]) for item in bench.items}
-    run = run_bench(BenchConfig(bench, model, n_boot=200, seed=config.eval_seed), out)
     counts = {True: [0, 0], False: [0, 0]}
-    for record in read_records(run.run_dir):
+    for record in read_records(run_dir):
         tally = counts[region[record["item_id"]]]
         tally[0] += bool(record["correct"])
         tally[1] += 1
     (c_in, n_in), (c_out, n_out) = counts[True], counts[False]
+    if n_in + n_out != len(bench.items):
+        raise ValueError(f"{run_dir} holds {n_in + n_out} of the bench's {len(bench.items)} items; finish it")
     return {
         "inside": [c_in, n_in],
         "outside": [c_out, n_out],
-        "inside_failure": 1 - c_in / n_in,
-        "outside_accuracy": c_out / n_out,
+        "inside_failure": 1 - c_in / n_in if n_in else None,  # None: no item lies in the region
+        "outside_accuracy": c_out / n_out if n_out else None,
     }
 
 

@@ -18,7 +18,9 @@ answer there; the target then says `UNSEEN_ANSWER`, a canonical world answer ("n
 changed? nothing") that is never right outside a sequence question.
 
 Each scotoma names the failure-slice predicates that define its region (`defining`, in the names of
-`scotoma.slices`), so a benchmark can ask whether a probe's top slices point at it.
+`scotoma.slices`), so a benchmark can ask whether a probe's top slices point at it: what the questions
+name (`color:yellow`) and what they look at whether or not they name it (`object:color:yellow`: "How many
+squares are there?" over a yellow square).
 """
 
 from __future__ import annotations
@@ -89,11 +91,11 @@ SCOTOMAS: dict[str, Scotoma] = {
     for s in (
         Scotoma(
             "yellow-unseen", "attribute", "yellow objects are invisible", _per_box(_without_yellow),
-            ("color:yellow",),
+            ("color:yellow", "object:color:yellow"),
         ),
         Scotoma(
             "triangle-as-square", "confusion", "triangles are read as squares",
-            _per_box(_triangles_as_squares), ("shape:triangle",),
+            _per_box(_triangles_as_squares), ("shape:triangle", "object:shape:triangle"),
         ),
         Scotoma(
             "mirror-lr", "spatial", "left and right are mirrored within each box", _per_box(_mirrored),
@@ -101,11 +103,12 @@ SCOTOMAS: dict[str, Scotoma] = {
         ),
         Scotoma(
             "last-image-unseen", "multi_image", "the last image of a set of two or more is seen empty",
-            _last_image_empty, ("image:last",),
+            _last_image_empty, ("image:last", "object:image:last"),
         ),
         Scotoma(
             "count-cap-3", "count", "at most the first three objects of each box are seen",
-            _per_box(_first_three), tuple(f"objects>={k}" for k in range(4, 9)),
+            _per_box(_first_three),
+            tuple(f"{p}objects>={k}" for p in ("", "object:") for k in range(4, 9)),
         ),
     )
 }  # fmt: skip
