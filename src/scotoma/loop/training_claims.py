@@ -61,7 +61,7 @@ MAX_DRAWS = 100  # drawn samples per kept one before a maker gives up
 class ClaimsConfig:
     """One comparison of training data formats on one learned scotoma."""
 
-    rows: int = field(default=1600, metadata={"help": "Training rows of every arm, all inside the region."})
+    rows: int = field(default=1200, metadata={"help": "Training rows of every arm, all inside the region."})
     arms: list[str] = field(
         default_factory=lambda: list(ARMS), metadata={"help": "Which arms to run: " + ", ".join(ARMS)}
     )
