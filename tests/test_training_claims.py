@@ -17,7 +17,7 @@ from scotoma.synth.records import PreferencePair
 from scotoma.world.captions import caption_box
 from scotoma.world.questions import QuestionConfig, QuestionSampler
 from scotoma.world.scene import Box, Scene, WorldObject
-from scotoma.world.scotomas import get_scotoma, in_region, seen_answer
+from scotoma.world.scotomas import Scotoma, get_scotoma, in_region, seen_answer
 
 YELLOW = get_scotoma("yellow-unseen")
 
@@ -63,11 +63,16 @@ def test_an_l3_pair_is_in_the_region_when_the_scotoma_changes_its_image() -> Non
 
 @pytest.mark.integration  # the planted model answers L1 and L3 (a few generations)
 def test_s2h_pairs_fill_each_level_inside_the_region() -> None:
-    pairs = s2h_pairs_in_region(YELLOW, get_model("builtin:answerer-yellow-unseen"), 4, 11, batch_size=4)
+    model = get_model("builtin:answerer-yellow-unseen")
+    pairs = s2h_pairs_in_region(YELLOW, model, 4, 11, batch_size=4)
     assert {level: len(p) for level, p in pairs.items()} == {"L1": 2, "L2": 1, "L3": 1}
     for level, made in pairs.items():
         assert all(p.level == level and pair_in_region(YELLOW, p) for p in made)
         assert all(p.chosen != p.rejected for p in made)
+    # a scotoma that changes nothing has an empty region: the maker says so instead of drawing forever
+    sighted = Scotoma("sighted", "attribute", "sees everything", lambda scene: scene, ())
+    with pytest.raises(ValueError, match=r"sighted: 300 S2H drafts made .* leave the S2H arms out"):
+        s2h_pairs_in_region(sighted, model, 3, 11, batch_size=4)
 
 
 def test_unknown_arms_and_too_few_rows_are_refused() -> None:

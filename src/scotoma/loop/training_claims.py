@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,31 +123,27 @@ def pair_in_region(scotoma: Scotoma, pair: PreferencePair) -> bool:
     return in_region(scotoma, from_dict(pair.meta["program"]), scene)
 
 
-def _level_indices(config: S2HConfig) -> Iterator[tuple[int, str]]:
-    index = 0
-    while True:
-        yield index, config.level_of(index)
-        index += 1
-
-
 def s2h_pairs_in_region(
     scotoma: Scotoma, model: Model, n: int, seed: int, batch_size: int = 64
 ) -> dict[str, list[PreferencePair]]:
     """S2H pairs inside the region, a third of `n` per level (the remainder to the first levels), the
-    rejected answers of L1 and L3 from `model` (the planted target)."""
+    rejected answers of L1 and L3 from `model` (the planted target).
+
+    Raises:
+        ValueError: `n * MAX_DRAWS` drafts did not fill every level (a scotoma that no question of some
+            level touches).
+    """
     config = S2HConfig(layout=LAYOUT)
     world = S2HWorld(config, seed, l3_model=True)
     quota = {level: n // len(S2H_LEVELS) + (i < n % len(S2H_LEVELS)) for i, level in enumerate(S2H_LEVELS)}
     pairs: dict[str, list[PreferencePair]] = {level: [] for level in S2H_LEVELS}
     timer = StageTimer()
-    indices = _level_indices(config)
-    for _ in range(n * MAX_DRAWS // batch_size + 1):
+    indices = iter(range(n * MAX_DRAWS))
+    while any(len(pairs[k]) < quota[k] for k in S2H_LEVELS):
         drafts = []
-        while len(drafts) < batch_size:
-            index, level = next(indices)
+        for index in indices:
+            level = config.level_of(index)
             if len(pairs[level]) >= quota[level]:
-                if all(len(pairs[k]) >= quota[k] for k in S2H_LEVELS):
-                    break
                 continue
             try:
                 draft = world.draft(index, level)
@@ -155,13 +151,18 @@ def s2h_pairs_in_region(
                 continue
             if pair_in_region(scotoma, draft.pair):
                 drafts.append(draft)
+                if len(drafts) == batch_size:
+                    break
+        if not drafts:
+            have = {k: len(v) for k, v in pairs.items()}
+            raise ValueError(
+                f"{scotoma.name}: {n * MAX_DRAWS} S2H drafts made {have} pairs in the region, not {quota}; "
+                "leave the S2H arms out for this scotoma"
+            )
         for made in complete(drafts, model, config, timer, seed=seed):
             if isinstance(made, PreferencePair) and len(pairs[made.level]) < quota[made.level]:
                 pairs[made.level].append(made)
-        if all(len(pairs[k]) >= quota[k] for k in S2H_LEVELS):
-            return pairs
-    have = {k: len(v) for k, v in pairs.items()}
-    raise ValueError(f"{scotoma.name}: S2H made {have} pairs in the region, not {quota}")
+    return pairs
 
 
 def dpo_rows(pairs: list[PreferencePair], folder: Path) -> list[dict[str, Any]]:
