@@ -105,6 +105,18 @@ def world_question_rows(
     return rows
 
 
+def chain_rows(sample: ChainSample, folder: Path, root: Path | None = None) -> list[dict[str, Any]]:
+    """The two SFT rows of a focus chain: the chain itself (its prompt carries the chain instruction,
+    the target is the rendered chain) and its direct form (the composite question, the final answer),
+    because the target is measured answering directly and the chain is how paper 001 teaches the
+    decomposition. Images are stored under `folder` (`root`: where relative image paths lie)."""
+    paths = [_store(image, folder, root) for image in sample.images]
+    return [
+        trl_sft(user_turn(sample.images, sample.prompt, LAYOUT), sample.target, paths),
+        trl_sft(user_turn(sample.images, sample.question, LAYOUT), sample.answer, paths),
+    ]
+
+
 def slice_filter(predicates: Sequence[str]) -> Callable[[WorldSample], bool]:
     """Whether a sampled question is in any of the slices `predicates` (`scotoma.slices.world_predicates`)."""
     wanted = set(predicates)
@@ -129,9 +141,7 @@ def build_training_data(targets: Sequence[str], answerer: str, config: LoopConfi
         for sample in _synth_samples(run.run_dir):
             if not isinstance(sample, ChainSample):
                 continue
-            paths = [_store(image, out, run.run_dir) for image in sample.images]
-            sft.append(trl_sft(user_turn(sample.images, sample.prompt, LAYOUT), sample.target, paths))
-            sft.append(trl_sft(user_turn(sample.images, sample.question, LAYOUT), sample.answer, paths))
+            sft += chain_rows(sample, out, run.run_dir)
             counts["chains"] += 1
     levels = fitting_levels(S2HConfig(skills=targets))  # the S2H levels that can ask about the targets
     if config.pairs and levels and targets:
@@ -219,5 +229,11 @@ def _write(path: Path, rows: list[dict[str, Any]]) -> Path | None:
 
 
 __all__ = [
-    "LAYOUT", "TrainingData", "build_training_data", "own_replay_rows", "slice_filter", "world_question_rows",
-]  # fmt: skip
+    "LAYOUT",
+    "TrainingData",
+    "build_training_data",
+    "chain_rows",
+    "own_replay_rows",
+    "slice_filter",
+    "world_question_rows",
+]
