@@ -51,9 +51,14 @@ def scotoma_of(target: str) -> Scotoma:
 
 
 def ordered_records(records: list[dict[str, Any]], method: str) -> tuple[list[dict[str, Any]], list[dict]]:
-    """(every question the method asked, in order: training first; its evaluation questions)."""
+    """(every question the method asked, in order: training first; its evaluation questions).
+
+    Training questions count from the last attempt only: a rerun after an interrupted GRPO training
+    starts it over and keeps the stopped attempt's records (keyed by attempt), which would count twice."""
     mine = [r for r in records if r.get("method") == method]
     train = [r for r in mine if r.get("phase") == "train"]
+    last = max((r.get("attempt", 0) for r in train), default=0)
+    train = [r for r in train if r.get("attempt", 0) == last]
     evaluation = [r for r in mine if r.get("phase") == "eval"]
     return train + evaluation, evaluation
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from scotoma.models import get_model
@@ -160,3 +162,24 @@ def test_shipped_scotoma_answerers_match_their_figures(tmp_path) -> None:
         config = ScotomaTrainConfig(**recorded["config"])
         got = region_figures(f"builtin:answerer-{name}", get_scotoma(name), tmp_path / name, config)
         assert got["inside"] == recorded["after"]["inside"] and got["outside"] == recorded["after"]["outside"]
+
+
+def test_recall_counts_the_training_questions_of_the_last_attempt_only():
+    """A rerun after an interrupted GRPO training keeps the stopped attempt's records (keyed by attempt);
+    the recall benchmark's "questions asked" must not count them twice."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "scotoma_recall.py"
+    spec = importlib.util.spec_from_file_location("scotoma_recall", path)
+    recall = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recall)
+    records = [
+        {"method": "rl", "phase": "train", "attempt": 0, "n": 1},
+        {"method": "rl", "phase": "train", "attempt": 1, "n": 2},
+        {"method": "rl", "phase": "train", "attempt": 1, "n": 3},
+        {"method": "rl", "phase": "eval", "n": 4},
+        {"method": "zero_shot", "phase": "eval", "n": 5},
+    ]
+    asked, evaluation = recall.ordered_records(records, "rl")
+    assert [r["n"] for r in asked] == [2, 3, 4] and [r["n"] for r in evaluation] == [4]
+    assert [r["n"] for r in recall.ordered_records(records, "zero_shot")[0]] == [5]
