@@ -117,6 +117,16 @@ def chain_rows(sample: ChainSample, folder: Path, root: Path | None = None) -> l
     ]
 
 
+def pair_rows(
+    pair: PreferencePair, folder: Path, root: Path | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An S2H pair as (its SFT row: the chosen answer as target, its DPO row). Images are stored under
+    `folder` (`root`: where relative image paths lie)."""
+    paths = [_store(image, folder, root) for image in pair.images]
+    prompt = user_turn(pair.images, pair.prompt, LAYOUT)
+    return trl_sft(prompt, pair.chosen, paths), trl_dpo(prompt, pair.chosen, pair.rejected, paths)
+
+
 def slice_filter(predicates: Sequence[str]) -> Callable[[WorldSample], bool]:
     """Whether a sampled question is in any of the slices `predicates` (`scotoma.slices.world_predicates`)."""
     wanted = set(predicates)
@@ -150,10 +160,9 @@ def build_training_data(targets: Sequence[str], answerer: str, config: LoopConfi
         for sample in _synth_samples(run.run_dir):
             if not isinstance(sample, PreferencePair):
                 continue
-            paths = [_store(image, out, run.run_dir) for image in sample.images]
-            prompt = user_turn(sample.images, sample.prompt, LAYOUT)
-            sft.append(trl_sft(prompt, sample.chosen, paths))
-            dpo.append(trl_dpo(prompt, sample.chosen, sample.rejected, paths))
+            sft_row, dpo_row = pair_rows(sample, out, run.run_dir)
+            sft.append(sft_row)
+            dpo.append(dpo_row)
             counts["pairs"] += 1
     if config.targeted_questions and targets:
         targeted = QuestionConfig(skills=targets)
@@ -180,7 +189,7 @@ def build_training_data(targets: Sequence[str], answerer: str, config: LoopConfi
             QuestionConfig(), config.data_seed + 1, config.replay_questions, out, config.questions_per_row
         )
         counts["replay"] = config.replay_questions
-    return TrainingData(_write(out / SFT_FILE, sft), _write(out / DPO_FILE, dpo), counts)
+    return TrainingData(write_rows(out / SFT_FILE, sft), write_rows(out / DPO_FILE, dpo), counts)
 
 
 def own_replay_rows(answerer: str, config: LoopConfig, folder: Path) -> list[dict[str, Any]]:
@@ -218,7 +227,9 @@ def _primitive_config(targets: Sequence[str]) -> QuestionConfig | None:
     return config
 
 
-def _write(path: Path, rows: list[dict[str, Any]]) -> Path | None:
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> Path | None:
+    """Training rows as JSONL, written whole or not at all, each read back before any training starts;
+    None (no file) for no rows."""
     if not rows:
         return None
     tmp = path.with_name(f".{path.name}.tmp")
@@ -234,6 +245,8 @@ __all__ = [
     "build_training_data",
     "chain_rows",
     "own_replay_rows",
+    "pair_rows",
     "slice_filter",
     "world_question_rows",
+    "write_rows",
 ]

@@ -32,19 +32,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scotoma.loop.data import LAYOUT, chain_rows, world_question_rows
+from scotoma.loop.data import LAYOUT, chain_rows, pair_rows, world_question_rows, write_rows
 from scotoma.loop.scotoma_answerers import ScotomaTrainConfig, region_figures
 from scotoma.models import Model, get_model
 from scotoma.models.builtin import builtin_models_root
-from scotoma.synth.export import store_image
-from scotoma.synth.formats import trl_dpo
 from scotoma.synth.records import PreferencePair
 from scotoma.synth.s2h import S2HConfig, complete
 from scotoma.synth.s2h_world import S2HWorld
 from scotoma.synth.stages import StageTimer, SynthDrop
 from scotoma.synth.world_chains import WorldChainConfig, WorldChainSynth
 from scotoma.train.launch import train_from_files
-from scotoma.types import user_turn
 from scotoma.world.programs.nodes import from_dict
 from scotoma.world.sampling.questions import QuestionConfig
 from scotoma.world.sampling.records import WorldSample
@@ -166,21 +163,8 @@ def s2h_pairs_in_region(
 
 
 def dpo_rows(pairs: list[PreferencePair], folder: Path) -> list[dict[str, Any]]:
-    """TRL DPO rows of `pairs`, images stored under `folder`."""
-    return [
-        trl_dpo(
-            user_turn(p.images, p.prompt, LAYOUT),
-            p.chosen,
-            p.rejected,
-            [str(store_image(image, folder).uri) for image in p.images],
-        )
-        for p in pairs
-    ]
-
-
-def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
-    return path
+    """TRL DPO rows of `pairs`, images stored under `folder` (`loop.data.pair_rows`)."""
+    return [pair_rows(p, folder)[1] for p in pairs]
 
 
 def planted_figures(name: str) -> dict[str, Any]:
@@ -197,12 +181,12 @@ def planted_figures(name: str) -> dict[str, Any]:
 def _data(arm: str, scotoma: Scotoma, planted: str, config: ClaimsConfig, folder: Path) -> list[Path]:
     """Write the arm's training files (several for S2H: one per level, mixed by the recipe)."""
     if arm == "direct":
-        return [_write(folder / "sft.jsonl", direct_rows(scotoma, config.rows, config.data_seed, folder))]
+        return [write_rows(folder / "sft.jsonl", direct_rows(scotoma, config.rows, config.data_seed, folder))]
     if arm == "chains":
         rows = chain_rows_in_region(scotoma, config.rows, config.data_seed, folder)
-        return [_write(folder / "sft.jsonl", rows)]
+        return [write_rows(folder / "sft.jsonl", rows)]
     pairs = s2h_pairs_in_region(scotoma, get_model(planted), config.rows, config.data_seed, config.batch_size)
-    return [_write(folder / f"dpo_{level}.jsonl", dpo_rows(pairs[level], folder)) for level in S2H_LEVELS]
+    return [write_rows(folder / f"dpo_{level}.jsonl", dpo_rows(pairs[level], folder)) for level in S2H_LEVELS]
 
 
 def run_arm(name: str, arm: str, out: Path, config: ClaimsConfig) -> dict[str, Any]:
