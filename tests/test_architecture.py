@@ -24,6 +24,7 @@ LAYERS = [
         "progress",
         "prompts",
         "svg",
+        "thumbnails",
     },
     {"world"},
     {"models"},

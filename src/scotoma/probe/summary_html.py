@@ -6,9 +6,7 @@ defined, skill x method counts, the top failing skills and failure slices with e
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,6 +16,7 @@ from scotoma import svg
 from scotoma.probe.metrics import DEFINITIONS
 from scotoma.probe.samples import ProbeSample
 from scotoma.probe.summary import COLUMNS, SliceRows, cell, example_identity, new_examples
+from scotoma.thumbnails import numbered_thumbnails
 
 
 def _example_cells(example: Mapping[str, Any], samples: Mapping[str, ProbeSample]) -> str:
@@ -66,22 +65,8 @@ def slice_html(
 
 
 def thumbnail(sample: ProbeSample | None, size: int = 96) -> str:
-    """The sample's images as inline thumbnails (PNG, base64), each captioned "image N" as the questions
-    name them (1-based, in the order the questioner saw them)."""
-    if sample is None:
-        return ""
-    tags = []
-    for n, ref in enumerate(sample.images, start=1):
-        image = ref.load()
-        image.thumbnail((size, size))
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG")
-        data = base64.b64encode(buffer.getvalue()).decode("ascii")
-        tags.append(
-            f'<figure><img alt="image {n}" src="data:image/png;base64,{data}">'
-            f"<figcaption>image {n}</figcaption></figure>"
-        )
-    return f'<div class="thumbs">{"".join(tags)}</div>'
+    """The sample's images as inline thumbnails, each captioned "image N" as the questions name them."""
+    return "" if sample is None else numbered_thumbnails(sample.images, size)
 
 
 def fdr_chart(curves: Mapping[str, Sequence[Sequence[float]]]) -> str:

@@ -10,14 +10,12 @@ methods so every method is shown; the page says how many failures there were in 
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Callable, Sequence
 from html import escape
 from itertools import zip_longest
 
 from scotoma.report.runs import ProbeRow
-from scotoma.types import ImageError, ImageRef
+from scotoma.thumbnails import numbered_thumbnails
 
 THUMBNAIL_SIDE = 160
 
@@ -47,18 +45,6 @@ FILTER_SCRIPT = """
 """
 
 
-def thumbnail(image: ImageRef, side: int = THUMBNAIL_SIDE) -> str | None:
-    """A data: URI of the image shrunk to fit `side` x `side`, or None when it cannot be read."""
-    try:
-        picture = image.load()
-    except ImageError:
-        return None
-    picture.thumbnail((side, side))
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 def pick(rows: Sequence[ProbeRow], limit: int) -> list[ProbeRow]:
     """Up to `limit` rows, alternating between methods in order of appearance."""
     by_method: dict[str, list[ProbeRow]] = {}
@@ -68,21 +54,13 @@ def pick(rows: Sequence[ProbeRow], limit: int) -> list[ProbeRow]:
     return mixed[:limit]
 
 
-def card(row: ProbeRow, skills: Sequence[str], thumbs: Callable[[ImageRef], str | None]) -> str:
+def card(row: ProbeRow, skills: Sequence[str]) -> str:
     """One failure as an HTML card."""
-    images = []
-    for index, image in enumerate(row.images, start=1):
-        uri = thumbs(image)
-        if uri is None:
-            images.append(f'<div class="noimg">image {index}: not available ({escape(str(image.uri))})</div>')
-        else:  # numbered as the questions name them ("image 2"), from 1
-            caption = f"<figcaption>image {index}</figcaption>"
-            images.append(f'<figure><img src="{uri}" alt="image {index}">{caption}</figure>')
     reference = f"<div><b>Right answer:</b> {escape(row.reference)}</div>" if row.reference else ""
     chips = "".join(f'<span class="chip">{escape(s)}</span>' for s in skills)
     return (
         f'<div class="card" data-skills="{escape("|".join(skills))}" data-method="{escape(row.method)}">'
-        f'<div class="thumbs">{"".join(images)}</div>'
+        f"{numbered_thumbnails(row.images, THUMBNAIL_SIDE)}"
         f'<div class="q">{escape(row.question or "")}</div>'
         f"<div><b>Target's answer:</b> {escape(row.answer or '-')}</div>{reference}"
         f'<div><b>Verdict:</b> <span class="wrong">wrong answer</span></div>'
@@ -99,18 +77,11 @@ def gallery(
     limit: int = 120,
 ) -> str:
     """The gallery section body: filters, count and cards."""
-    cache: dict[str, str | None] = {}
-
-    def thumbs(image: ImageRef) -> str | None:
-        if image.sha256 not in cache:
-            cache[image.sha256] = thumbnail(image)
-        return cache[image.sha256]
-
     chosen = pick(failures, limit)
     skill_options = "".join(f'<option value="{escape(s)}">{escape(s)}</option>' for s in skill_order)
     methods = list(dict.fromkeys(r.method for r in failures))
     method_options = "".join(f'<option value="{escape(m)}">{escape(m)}</option>' for m in methods)
-    cards = "".join(card(row, skills_of(row), thumbs) for row in chosen)
+    cards = "".join(card(row, skills_of(row)) for row in chosen)
     return (
         '<div class="filters"><label>Skill <select id="skill-filter"><option value="">all skills</option>'
         f"{skill_options}</select></label> "

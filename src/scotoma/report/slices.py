@@ -12,9 +12,9 @@ from __future__ import annotations
 from html import escape
 
 from scotoma.report.data import ReportData
-from scotoma.report.gallery import thumbnail
 from scotoma.report.runs import ProbeRow
 from scotoma.slices import rank_slices, text_predicates
+from scotoma.thumbnails import numbered_thumbnails
 
 
 def row_predicates(row: ProbeRow, topics: tuple[str, ...]) -> set[str]:
@@ -23,8 +23,7 @@ def row_predicates(row: ProbeRow, topics: tuple[str, ...]) -> set[str]:
 
 
 def _images(row: ProbeRow) -> str:
-    uris = (thumbnail(image, 64) for image in row.images)
-    return "".join(f'<img src="{uri}" alt="">' for uri in uris if uri)
+    return numbered_thumbnails(row.images, 64)
 
 
 def slice_tables(data: ReportData, top: int = 8) -> str:
