@@ -33,6 +33,18 @@ GAP_SHARE = 2 / 3
 MAX_MINUTES = 30
 
 
+def nlvr_check(nlvr: dict) -> str:
+    """The NLVR1 check's text: the move, its paired 95% interval and the share of statements called true
+    (what moves a near-chance model's accuracy most)."""
+    text = f"NLVR1 dev moves {100 * (nlvr['after'] - nlvr['before']):+.1f} points"
+    if nlvr.get("change") is not None:
+        text += (
+            f" (95% CI {100 * nlvr['change_low']:+.1f} to {100 * nlvr['change_high']:+.1f}; called true "
+            f"{100 * nlvr['yes_before']:.1f}% -> {100 * nlvr['yes_after']:.1f}%)"
+        )
+    return f"{text}, within 1 point"
+
+
 def verify(name: str, out: Path, overrides: list[str]) -> dict:
     scotoma = get_scotoma(name)
     planted = f"builtin:answerer-{name}"
@@ -57,7 +69,9 @@ def verify(name: str, out: Path, overrides: list[str]) -> dict:
         f"in-region failure falls {100 * fall:.1f} points >= 2/3 of the gap {100 * gap:.1f}": fall
         >= GAP_SHARE * gap,
         "no family loses more than 2 points": verdicts["no_other_family_loses_2_points"],
-        "NLVR1 dev within 1 point": abs(result.metrics["nlvr1"]["before"] - result.metrics["nlvr1"]["after"])
+        nlvr_check(result.metrics["nlvr1"]): abs(
+            result.metrics["nlvr1"]["after"] - result.metrics["nlvr1"]["before"]
+        )
         <= 0.01 + 1e-9,
         f"loop took {minutes:.1f} min <= {MAX_MINUTES}": minutes <= MAX_MINUTES,
     }

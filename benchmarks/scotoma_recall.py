@@ -4,6 +4,10 @@
     python benchmarks/scotoma_recall.py --targets scotoma:mirror-lr --seeds 0
     python benchmarks/scotoma_recall.py --targets builtin:answerer-yellow-unseen world_samples=32
     python benchmarks/scotoma_recall.py --methods rl,zero_shot,conme k=2     # any ProbeConfig field
+    python benchmarks/scotoma_recall.py --targets builtin:answerer-mirror-lr base=builtin:answerer
+
+With `base=builtin:answerer` (differential testing, `ProbeConfig.base`) a failure counts only where the
+model the learned targets were fine-tuned from answers right: in the reward, the slices and the FDR.
 
 For every target (`scotoma:NAME`, the exact target, or `builtin:answerer-NAME`, the learned one), every
 seed (world seed = seed) and every method: one probe run (`run_probe`, the built-in questioner, the
@@ -163,7 +167,8 @@ def main() -> None:
                 json.loads(line) for line in (result.out_dir / "records.jsonl").read_text().splitlines()
             ]
             for method in methods:
-                row = {**measure(target, method, records, scenes), "seed": seed, "run_seconds": seconds}
+                row = {**measure(target, method, records, scenes), "seed": seed, "base": config.base}
+                row["run_seconds"] = seconds
                 rows.append(row)
                 print(
                     f"{target:34} {method:10} seed {seed}: recall@3 {fmt(row['recall_at_3'])}, FDR in "

@@ -166,6 +166,8 @@ CLI_CASES: list[tuple[str, list[str], str]] = [
     ("probe-not-key-value", ["probe", "methods", "--out", NEW], "key=value"),
     ("probe-unknown-method", ["probe", "methods=nope", "--out", NEW], "unknown methods"),
     ("probe-builtin-unknown", ["probe", "--answerer", "builtin:nosuch", "--out", NEW], "not a builtin"),
+    ("probe-base-unknown", ["probe", "--base", "builtin:nosuch", "--out", NEW], "not a builtin"),
+    ("probe-base-is-answerer", ["probe", "--base", "builtin:answerer", "--out", NEW], "answerer itself"),
     (
         "probe-huge-image",
         ["probe", "--images", f"{W}/imgs_huge", "--verifier", "judge:scripted:yes", "--out", NEW],

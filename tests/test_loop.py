@@ -44,6 +44,24 @@ def test_compare_by_hand() -> None:
     assert "PASS  targeted_failure_drops_a_third" in format_table(table)
 
 
+def test_nlvr_change_is_paired_by_statement_with_the_share_called_true() -> None:
+    # 4 statements: right before [T, F, T, F], after [T, T, T, F] -> +25 points; said "yes" before
+    # [yes, yes, no, unread] (2 of 3 read), after [yes, no, no, no] (1 of 4)
+    before = _measurement([], nlvr=(2, 4))
+    before.nlvr_answers = {"a": (True, True), "b": (False, True), "c": (True, False), "d": (False, None)}
+    after = _measurement([], nlvr=(3, 4))
+    after.nlvr_answers = {"a": (True, True), "b": (True, False), "c": (True, False), "d": (False, False)}
+    table = compare(before, after, [])
+    nlvr = table["nlvr1"]
+    assert nlvr["change"] == pytest.approx(0.25)
+    assert nlvr["change_low"] <= 0.25 <= nlvr["change_high"] and nlvr["change_high"] <= 1.0
+    assert nlvr["yes_before"] == pytest.approx(2 / 3) and nlvr["yes_after"] == pytest.approx(1 / 4)
+    text = format_table(table)
+    assert "change +25.0 points, 95% CI" in text and "called true 66.7% -> 25.0%" in text
+    # one statement changes, upward: no resample's change is negative
+    assert nlvr["change_low"] >= 0.0
+
+
 def test_worst_skills_rank_by_probe_failure_among_well_asked_skills() -> None:
     m = _measurement(
         [], failure={"a": 0.9, "b": 0.5, "c": 0.7, "d": 1.0}, asked={"a": 30, "b": 40, "c": 25, "d": 3}

@@ -27,6 +27,13 @@ def probe(
     images: Annotated[
         Path | None, typer.Option(help="A folder of your own images instead of the world.")
     ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            help="Compare with this model (e.g. the target's base before fine-tuning): count only the "
+            "failures it answers right."
+        ),
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="A YAML file of ProbeConfig fields.")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory (default runs/probe/...).")] = None,
 ) -> None:
@@ -38,7 +45,7 @@ def probe(
     from scotoma.cli.summary_line import echo_summary
     from scotoma.probe import probe_command
 
-    result = probe_command(questioner, answerer, verifier, images, config, out, overrides or ())
+    result = probe_command(questioner, answerer, verifier, images, config, out, overrides or (), base)
     echo_summary(result.out_dir, result.summary_path)
 
 

@@ -42,6 +42,8 @@ class Measurement:
         items: per world bench item, (skills and slice predicates, correct, family): a target, skill or
             predicate, selects the items it names.
         probe_slices: the predicates of the probe's top distinct failure slices (`rank_slices`), best first.
+        nlvr_answers: per NLVR1 dev statement (bench record key), (correct, said "yes": None when the
+            answer was not read): what pairs the statements before and after for the change's interval.
     """
 
     model: str
@@ -53,6 +55,7 @@ class Measurement:
     probe_fdr: float
     items: list[tuple[list[str], bool, str]]
     probe_slices: list[str] = field(default_factory=list)
+    nlvr_answers: dict[str, tuple[bool, bool | None]] = field(default_factory=dict)
 
 
 def tally(records: Iterable[dict[str, Any]], key: str) -> dict[str, tuple[int, int]]:
@@ -104,7 +107,13 @@ def measure(model: str, out: Path, config: LoopConfig) -> Measurement:
         # distinct slices: two targets holding (mostly) the same questions (family:arithmetic and
         # skill:arithmetic, objects>=5 and objects>=6) would leave a third kind of failure untargeted
         probe_slices=[s.predicate for s in record_slices(records, _scenes(probe_config), distinct=True)],
+        nlvr_answers={r["key"]: (bool(r["correct"]), _said_yes(r)) for r in nlvr_records},
     )
+
+
+def _said_yes(record: dict[str, Any]) -> bool | None:
+    """Whether a yes/no bench record's answer was read as "yes" (None when it was not read)."""
+    return {"yes": True, "no": False}.get(record.get("extracted") or "")
 
 
 def _scenes(config: ProbeConfig) -> dict[str, Any]:

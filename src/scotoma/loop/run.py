@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scotoma.bench.stats import paired_difference
 from scotoma.loop.config import LoopConfig
 from scotoma.loop.data import build_training_data
 from scotoma.loop.measure import Measurement, measure, worst_skills, worst_slices
@@ -80,6 +81,7 @@ def compare(before: Measurement, after: Measurement, targets: list[str]) -> dict
         if not row["targeted"] and row["before"] is not None and row["after"] is not None
     }
     nlvr_before, nlvr_after = _rate(before.nlvr) or 0.0, _rate(after.nlvr) or 0.0
+    nlvr = {"before": nlvr_before, "after": nlvr_after, "n": before.nlvr[1], **nlvr_change(before, after)}
     skills = {
         skill: {
             "before_failure": 1 - (_rate(before.skill[skill]) or 0.0),
@@ -97,7 +99,7 @@ def compare(before: Measurement, after: Measurement, targets: list[str]) -> dict
         "targeted_relative_drop": drop,
         "families": families,
         "skills": skills,
-        "nlvr1": {"before": nlvr_before, "after": nlvr_after, "n": before.nlvr[1]},
+        "nlvr1": nlvr,
         "probe_fdr": {"before": before.probe_fdr, "after": after.probe_fdr},
         "verdicts": {
             "targeted_failure_drops_a_third": drop >= TARGET_DROP - EPSILON,
@@ -107,6 +109,33 @@ def compare(before: Measurement, after: Measurement, targets: list[str]) -> dict
             "nlvr1_within_1_point": nlvr_before - nlvr_after <= MAX_NLVR_LOSS + EPSILON,
         },
         "largest_untargeted_loss": max(losses.items(), key=lambda kv: kv[1]) if losses else None,
+    }
+
+
+def nlvr_change(before: Measurement, after: Measurement) -> dict[str, float | None]:
+    """NLVR1's change paired by statement, with its 95% bootstrap interval (`paired_difference`: a
+    statement resampled counts in both models at once), and the share of statements each model called
+    true: a near-chance model's NLVR1 accuracy moves with that share as much as with what it sees.
+    Empty when either side holds no per-statement answers."""
+    keys = sorted(set(before.nlvr_answers) & set(after.nlvr_answers))
+    if not keys:
+        return {}
+    change = paired_difference(
+        [float(before.nlvr_answers[k][0]) for k in keys],
+        [float(after.nlvr_answers[k][0]) for k in keys],
+        keys,
+    )
+
+    def yes_rate(answers: dict[str, tuple[bool, bool | None]]) -> float | None:
+        said = [answers[k][1] for k in keys if answers[k][1] is not None]
+        return sum(map(bool, said)) / len(said) if said else None
+
+    return {
+        "change": change.value,
+        "change_low": change.ci_low,
+        "change_high": change.ci_high,
+        "yes_before": yes_rate(before.nlvr_answers),
+        "yes_after": yes_rate(after.nlvr_answers),
     }
 
 
@@ -214,7 +243,14 @@ def format_table(metrics: dict[str, Any]) -> str:
         mark = "yes" if row["targeted"] else ""
         lines.append(f"{family:<20} {pct(row['before'])}  {pct(row['after'])} {row['n']:5d}  {mark}")
     nlvr = metrics["nlvr1"]
-    lines.append(f"NLVR1 dev (n={nlvr['n']}): {pct(nlvr['before'])} -> {pct(nlvr['after'])}")
+    line = f"NLVR1 dev (n={nlvr['n']}): {pct(nlvr['before'])} -> {pct(nlvr['after'])}"
+    if nlvr.get("change") is not None:
+        line += (
+            f" (change {100 * nlvr['change']:+.1f} points, 95% CI {100 * nlvr['change_low']:+.1f} to "
+            f"{100 * nlvr['change_high']:+.1f}; called true {pct(nlvr['yes_before']).strip()} -> "
+            f"{pct(nlvr['yes_after']).strip()})"
+        )
+    lines.append(line)
     fdr = metrics["probe_fdr"]
     lines.append(f"probe FDR (zero-shot questioner): {pct(fdr['before'])} -> {pct(fdr['after'])}")
     lines += [f"{'PASS' if ok else 'FAIL'}  {name}" for name, ok in metrics["verdicts"].items()]

@@ -39,6 +39,13 @@ class ProbeConfig:
         default="oracle",
         metadata={"help": "oracle (shapes world, exact) or judge:<backend spec> (a VLM judge)."},
     )
+    base: str | None = field(
+        default=None,
+        metadata={
+            "help": "A model to compare the target with (differential testing), e.g. the model it was "
+            "fine-tuned from: a failure counts only where this model answers right; none = every failure."
+        },
+    )
     # the images
     images: str | None = field(
         default=None,
@@ -196,6 +203,11 @@ class ProbeConfig:
                 "images from a folder have no world scene, so the oracle cannot verify them; use "
                 "--verifier judge:<backend spec>"
             )
+        if self.base is not None and self.base == self.answerer:
+            raise ValueError(
+                f"base={self.base} is the answerer itself, so every failure would be shared; give the model "
+                "to compare the target with (e.g. the one it was fine-tuned from), or leave base unset"
+            )
         check_prefix_settings(self.prefix_length, self.prefix_source)
         self.reward_config()  # validates novelty and combine
 
@@ -235,8 +247,12 @@ class ProbeConfig:
         records are keyed by its name, so running baselines later in a finished run's directory reuses
         what it already holds (methods done before are not run again) and compares on the same images.
         Where the model calls ran does not change the records either: a run resumes on another engine.
+        A base model (`base`) changes what counts as a failure, so it is part of the identity when set.
         """
-        return {k: v for k, v in self.to_dict().items() if k not in ("methods", "engine")}
+        identity = {k: v for k, v in self.to_dict().items() if k not in ("methods", "engine")}
+        if self.base is None:  # runs made before the field existed resume
+            del identity["base"]
+        return identity
 
 
 def parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:
@@ -258,11 +274,12 @@ def probe_config(
     answerer: str | None = None,
     verifier: str | None = None,
     images: str | Path | None = None,
+    base: str | None = None,
 ) -> ProbeConfig:
     """The config of a `scotoma probe` command line: the YAML file (if any), then the explicit options,
     then the "key=value" overrides."""
     values = read_yaml(config) if config is not None else {}
-    flags = {"questioner": questioner, "answerer": answerer, "verifier": verifier}
+    flags = {"questioner": questioner, "answerer": answerer, "verifier": verifier, "base": base}
     flags |= {"images": str(images) if images is not None else None}
     values |= {key: value for key, value in flags.items() if value is not None}
     return ProbeConfig(**{**values, **parse_overrides(overrides)})

@@ -74,6 +74,7 @@ class ProbeContext:
         samples: the image sets probed (and trained on).
         prompts: the templates.
         answerer: the target, behind the response cache.
+        base: the model the target is compared with (`ProbeConfig.base`), behind the cache; or None.
         verifier: oracle or VLM judge (its model behind the cache).
         embedder: sentence embeddings for the banks and semantic diversity.
         cache: the response cache.
@@ -95,6 +96,7 @@ class ProbeContext:
     embedder: Embedder
     cache: ResponseCache
     models: Mapping[str, Model] = field(default_factory=dict)
+    base: Model | None = None
     info: dict[str, Any] = field(default_factory=dict)
     answer_errors: list[str] = field(default_factory=list)
     pools: dict[str, Model] = field(default_factory=dict)
@@ -116,7 +118,8 @@ class ProbeContext:
         rank = process_rank()
         run_path = out_dir if rank == 0 else out_dir / f".rank{rank}"
         # local weights by their digest: a retrained answerer in the same folder is another run
-        weights = {role: weights_identity(getattr(config, role)) for role in ("questioner", "answerer")}
+        roles = ("questioner", "answerer", "base") if config.base is not None else ("questioner", "answerer")
+        weights = {role: weights_identity(getattr(config, role)) for role in roles}
         run = RunDir.open(run_path, "probe", {**config.identity(), "weights": weights}, config.seed)
         pools: dict[str, Model] = {}
         try:
@@ -132,6 +135,9 @@ class ProbeContext:
                 config.image_label,
             )
             answerer = CachedModel(on_engine(config, config.answerer, models, pools), cache)
+            base = None
+            if config.base is not None:
+                base = CachedModel(on_engine(config, config.base, models, pools), cache)
             judge_spec = config.verifier[6:] if config.verifier.startswith("judge:") else None
             if judge_spec is not None and (judge_spec in models or config.engine != "local"):
                 from scotoma.judge.vlm_judge import VLMJudge
@@ -152,15 +158,18 @@ class ProbeContext:
             run.close(failed=True)  # nothing was asked yet: leave no run behind
             raise
         return cls(
-            config, out_dir, run, samples, prompts, answerer, verifier, embedder, cache, models, pools=pools
-        )
+            config, out_dir, run, samples, prompts, answerer, verifier, embedder, cache, models, base=base,
+            pools=pools,
+        )  # fmt: skip
 
     def questioner(self, spec: str) -> Model:
         """A questioner by spec (pre-loaded, trained in this run, or any backend) on the config's engine,
         behind the cache. On a non-local engine the previous questioner's pool is closed first: the
-        answerer's and judge's pools stay for the whole run, one questioner's at a time beside them."""
+        answerer's, base model's and judge's pools stay for the whole run, one questioner's at a time
+        beside them."""
         if spec not in self.pools:
-            for old in [s for s in self.pools if s not in (self.config.answerer, self.config.verifier[6:])]:
+            kept = (self.config.answerer, self.config.base, self.config.verifier[6:])
+            for old in [s for s in self.pools if s not in kept]:
                 close_model(self.pools.pop(old))
         return CachedModel(on_engine(self.config, spec, self.models, self.pools), self.cache)
 
@@ -192,6 +201,7 @@ class ProbeContext:
             ),
             strict_tags=config.strict_tags,
             chain=config.chain,
+            base=self.base,
         )
 
     def eval_round(

@@ -10,12 +10,17 @@ question means the same thing in both:
 
 A slot without a question is invalid ("missing"). An answer the backend failed to produce (finish reason
 "error") leaves its question unjudged ("answer_error") rather than wrongly counted as a failure.
+
+With a base model (differential testing, as DeepXplore compares models): every question the target got
+wrong goes to the base model too, in one more batched call, and a failure counts only where the base
+model answers it right. A fine-tune probed against its base model then finds what the fine-tune
+broke, not what both models never could do; the record keeps the target's own correctness beside it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scotoma.judge.chain_inference import final_answer_completion, with_chain_instruction
@@ -34,6 +39,8 @@ from scotoma.types import GenConfig
 
 # How an unjudged question's detail starts when the answerer's call failed (it is not a failure found).
 ANSWERER_ERROR = "answerer_error"
+# ... and when the base model's call failed: whether the failure is the target's own is unknown.
+BASE_ERROR = "base_error"
 
 
 @dataclass(frozen=True)
@@ -46,12 +53,16 @@ class ScoredQuestion:
         answer: the target's answer (None when the slot was missing, or the question was screened out as
             invalid before the target was asked).
         judgement: the verifier's decision (None when the slot was missing).
+        base_answer: the base model's answer, asked only when the target answered wrongly.
+        shared: whether the base model got it wrong too (None when it was not asked).
     """
 
     slot: int
     question: str | None
     answer: str | None = None
     judgement: Judgement | None = None
+    base_answer: str | None = None
+    shared: bool | None = None
 
     @property
     def judged(self) -> bool:
@@ -63,9 +74,14 @@ class ScoredQuestion:
         return self.judgement is not None and self.judgement.valid
 
     @property
-    def failed(self) -> bool:
-        """Valid and answered wrongly: a discovered failure."""
+    def wrong(self) -> bool:
+        """Valid and answered wrongly by the target."""
         return self.valid and self.judgement is not None and self.judgement.correct is False
+
+    @property
+    def failed(self) -> bool:
+        """A discovered failure: answered wrongly, and (with a base model) not wrongly by the base model."""
+        return self.wrong and self.shared is not True
 
     @property
     def reason(self) -> str | None:
@@ -96,6 +112,8 @@ class Probe:
         answer_config: the target's decoding (greedy, short).
         strict_tags: accept only `<response_i>` tags (no sentence-splitting fallback).
         chain: ask the target in focus-chain style; its final answer span is what is verified and logged.
+        base: a model asked what the target got wrong (e.g. the model it was fine-tuned from); a failure
+            it shares does not count.
     """
 
     questioner: Model | None
@@ -107,6 +125,7 @@ class Probe:
     answer_config: GenConfig = field(default_factory=lambda: GenConfig(max_new_tokens=16))
     strict_tags: bool = False
     chain: bool = False
+    base: Model | None = None
 
     def __post_init__(self) -> None:
         if self.k < 1:
@@ -143,15 +162,16 @@ class Probe:
             ]
             if self.chain:
                 conversations = [with_chain_instruction(c) for c in conversations]
-            answers = self.answerer.generate(conversations, self.answer_config)
-            if self.chain:
-                answers = [final_answer_completion(a) for a in answers]
+            answers = self._answers(self.answerer, conversations)
             to_verify = [i for i, a in enumerate(answers) if a.finish_reason != "error"]
             items = [pairs[todo[i][0]][0].item(todo[i][2], answers[i].text) for i in to_verify]
             judgements = dict(zip(to_verify, self.verifier.verify(items) if items else [], strict=True))
             for i, (row, slot, question) in enumerate(todo):
                 judgement = judgements.get(i) or Judgement.unjudged(f"{ANSWERER_ERROR}: {answers[i].error}")
                 results[row, slot] = ScoredQuestion(slot, question, answers[i].text, judgement)
+            if self.base is not None:
+                wrong = [i for i, (row, slot, _) in enumerate(todo) if results[row, slot].wrong]
+                self._compare(pairs, todo, conversations, wrong, results)
         return [
             ScoredCompletion(
                 sample,
@@ -161,6 +181,38 @@ class Probe:
             )
             for row, (sample, output) in enumerate(pairs)
         ]
+
+    def _answers(self, model: Model, conversations: list[Any]) -> list[Any]:
+        """One batched call of `model` in the probe's answer style (focus chain: the final answer span)."""
+        answers = model.generate(conversations, self.answer_config)
+        return [final_answer_completion(a) for a in answers] if self.chain else answers
+
+    def _compare(
+        self,
+        pairs: Sequence[tuple[ProbeSample, str]],
+        todo: list[tuple[int, int, str]],
+        conversations: list[Any],
+        wrong: list[int],
+        results: dict[tuple[int, int], ScoredQuestion],
+    ) -> None:
+        """Ask the base model the questions of `todo` (indices `wrong`) the target got wrong; mark each
+        failure shared or the target's own. A base call that failed leaves its question unjudged."""
+        if not wrong or self.base is None:
+            return
+        answers = self._answers(self.base, [conversations[i] for i in wrong])
+        ok = [(i, a) for i, a in zip(wrong, answers, strict=True) if a.finish_reason != "error"]
+        items = [pairs[todo[i][0]][0].item(todo[i][2], a.text) for i, a in ok]
+        verdicts = dict(zip([i for i, _ in ok], self.verifier.verify(items) if items else [], strict=True))
+        for i, answer in zip(wrong, answers, strict=True):
+            row, slot, _ = todo[i]
+            scored = results[row, slot]
+            verdict = verdicts.get(i)
+            if verdict is None or verdict.correct is None:
+                detail = answer.error if verdict is None else verdict.detail
+                judgement = Judgement.unjudged(f"{BASE_ERROR}: {detail}")
+                results[row, slot] = replace(scored, judgement=judgement, base_answer=answer.text)
+            else:
+                results[row, slot] = replace(scored, base_answer=answer.text, shared=not verdict.correct)
 
 
 def question_record(
@@ -180,6 +232,11 @@ def question_record(
         "valid": question.valid,
         "correct": None if judgement is None else judgement.correct,
         "failed": question.failed,
+        **(
+            {"base_answer": question.base_answer, "shared": question.shared}
+            if question.shared is not None or question.base_answer is not None
+            else {}
+        ),
         "reason": question.reason,
         "reference": None if judgement is None else judgement.reference,
         "skills": [] if judgement is None else list(judgement.skills),
@@ -190,4 +247,4 @@ def question_record(
     }
 
 
-__all__ = ["ANSWERER_ERROR", "Probe", "ScoredCompletion", "ScoredQuestion", "question_record"]
+__all__ = ["ANSWERER_ERROR", "BASE_ERROR", "Probe", "ScoredCompletion", "ScoredQuestion", "question_record"]

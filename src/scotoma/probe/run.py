@@ -102,6 +102,7 @@ def compute_metrics(ctx: ProbeContext, by_method: Mapping[str, list[dict[str, An
     return {
         "questioner": config.questioner,
         "answerer": config.answerer,
+        "base": config.base,
         "verifier": ctx.verifier.spec,
         "verifier_version": ctx.verifier.version,
         "prompts": ctx.prompts.to_dict(),
@@ -204,13 +205,15 @@ def probe_command(
     config: str | Path | None = None,
     out: str | Path | None = None,
     overrides: Sequence[str] = (),
+    base: str | None = None,
 ) -> ProbeResult:
     """`scotoma probe [--questioner SPEC] [--answerer SPEC] [--verifier oracle|judge:SPEC] [--images DIR]
-    [--config YAML] [--out DIR] [key=value ...]`: the YAML file, then the options, then the overrides
-    (any `ProbeConfig` field, e.g. methods=rl,zero_shot,conme k=4 lexical=false)."""
+    [--base SPEC] [--config YAML] [--out DIR] [key=value ...]`: the YAML file, then the options, then the
+    overrides (any `ProbeConfig` field, e.g. methods=rl,zero_shot,conme k=4 lexical=false)."""
     settings = probe_config(
-        config, overrides, questioner=questioner, answerer=answerer, verifier=verifier, images=images
-    )
+        config, overrides, questioner=questioner, answerer=answerer, verifier=verifier, images=images,
+        base=base,
+    )  # fmt: skip
     return run_probe(settings, out)
 
 

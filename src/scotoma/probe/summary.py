@@ -69,6 +69,13 @@ def failure_examples(
     return out
 
 
+def summary_title(metrics: Mapping[str, Any]) -> str:
+    """Who was probed by whom, and (with a base model) what a failure means."""
+    title = f"probe: {metrics.get('answerer', '')} questioned by {metrics.get('questioner', '')}"
+    base = metrics.get("base")
+    return f"{title}; failures are those {base} answers right" if base else title
+
+
 def print_summary(
     metrics: Mapping[str, Any],
     examples: Sequence[Mapping[str, Any]] = (),
@@ -80,7 +87,7 @@ def print_summary(
     from rich.table import Table
 
     console = console or Console()
-    table = Table(title=f"probe: {metrics.get('answerer', '')} questioned by {metrics.get('questioner', '')}")
+    table = Table(title=summary_title(metrics))
     table.add_column("Method")
     for _, title, _ in COLUMNS:
         table.add_column(title, justify="right")
@@ -142,4 +149,5 @@ __all__ = [
     "new_examples",
     "print_summary",
     "slice_table",
+    "summary_title",
 ]

@@ -187,12 +187,16 @@ def html_page(
     timings = "".join(
         f"<li>{esc(m)}: {s:.1f} s</li>" for m, s in metrics.get("seconds_per_method", {}).items()
     )
+    base = metrics.get("base")
+    base_note = (
+        f" Base model <b>{esc(str(base))}</b>: a failure counts only where it answers right." if base else ""
+    )
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>scotoma probe</title>
 <style>{_CSS}</style></head><body>
 <h1>scotoma probe</h1>
 <p>Target <b>{esc(str(metrics.get("answerer")))}</b>,
 questioner <b>{esc(str(metrics.get("questioner")))}</b>, verifier <b>{esc(str(metrics.get("verifier")))}</b>,
-{metrics.get("samples")} image sets, k = {metrics.get("k")}.</p>
+{metrics.get("samples")} image sets, k = {metrics.get("k")}.{base_note}</p>
 <h2>Metrics</h2><p class=muted>QVR over judged questions; every other metric over valid questions (paper 000,
 section 4.1). Hover a column's name for its definition; all are listed below the table.</p>
 {metric_table(metrics)}
