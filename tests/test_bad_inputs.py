@@ -252,6 +252,7 @@ CLI_CASES: list[tuple[str, list[str], str]] = [
     # loop
     ("loop-out-not-a-run", ["loop", "--out", f"{W}/notrun"], "not a scotoma run directory"),
     ("loop-unknown-field", ["loop", "nosuch=1", "--out", NEW], "nosuch"),
+    ("loop-base-is-answerer", ["loop", "--base", "builtin:answerer", "--out", NEW], "answerer itself"),
     (
         "loop-secret-in-answerer",
         ["loop", "--answerer", "openai:m@http://127.0.0.1:9/v1?api_key=sk-3", "--out", NEW],

@@ -104,3 +104,13 @@ def test_base_is_part_of_a_runs_identity_only_when_set():
     assert config.identity()["base"] == "builtin:answerer"
     with pytest.raises(ValueError, match="answerer itself"):
         ProbeConfig(base="builtin:answerer")
+
+
+def test_the_loops_probe_takes_the_base_model():
+    from scotoma.loop import LoopConfig
+
+    assert "base" not in LoopConfig().identity()
+    config = LoopConfig(answerer="builtin:answerer-mirror-lr", base="builtin:answerer")
+    assert config.identity()["base"] == "builtin:answerer"
+    with pytest.raises(ValueError, match="answerer itself"):
+        LoopConfig(base="builtin:answerer")

@@ -15,6 +15,10 @@ def loop(
     ] = None,
     answerer: Annotated[str, typer.Option(help="The target VLM to fix.")] = "builtin:answerer",
     questioner: Annotated[str, typer.Option(help="The probe's questioner.")] = "builtin:questioner",
+    base: Annotated[
+        str | None,
+        typer.Option(help="The model the target was fine-tuned from: target only failures it answers right."),
+    ] = None,
     out: Annotated[Path, typer.Option(help="The loop's folder; re-running resumes.")] = Path("runs/loop"),
 ) -> None:
     """Probe the target, take its worst skills, synthesize chains and S2H pairs for them, train it (LoRA),
@@ -22,7 +26,7 @@ def loop(
     from scotoma.cli.summary_line import echo_summary
     from scotoma.loop import LoopConfig, format_table, run_loop
 
-    config = LoopConfig(answerer=answerer, questioner=questioner).with_overrides(overrides or [])
+    config = LoopConfig(answerer=answerer, questioner=questioner, base=base).with_overrides(overrides or [])
     result = run_loop(config, out)
     typer.echo(format_table(result.metrics))
     typer.echo(f"fixed model: {result.model}; loop in {result.seconds / 60:.1f} min")

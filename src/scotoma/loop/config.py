@@ -26,6 +26,14 @@ class LoopConfig:
     questioner: str = field(
         default="builtin:questioner", metadata={"help": "Questioner of the probe that finds the failures."}
     )
+    base: str | None = field(
+        default=None,
+        metadata={
+            "help": "The model the target was fine-tuned from: the probe counts only the failures it "
+            "answers right (differential testing, ProbeConfig.base), so the loop targets what the "
+            "fine-tune broke; none = every failure."
+        },
+    )
     probe_samples: int = field(default=96, metadata={"help": "World image sets the probe asks about."})
     probe_generations: int = field(default=4, metadata={"help": "Questioner outputs per image set."})
     worst_skills: int = field(default=3, metadata={"help": "How many of the worst skills to target."})
@@ -123,6 +131,10 @@ class LoopConfig:
             raise ValueError(f"replay_labels={self.replay_labels!r}: use truth or own")
         if self.replay_labels == "own" and self.questions_per_row > 1:
             raise ValueError("replay_labels=own checks one answer per row; set questions_per_row=1")
+        if self.base is not None and self.base == self.answerer:
+            raise ValueError(
+                f"base={self.base} is the answerer itself; give the model it was fine-tuned from"
+            )
         if self.choose not in ("skills", "slices"):
             raise ValueError(f"choose={self.choose!r}: use skills or slices")
         for name in ("chains", "pairs", "targeted_questions", "primitive_questions", "replay_questions"):
@@ -138,8 +150,12 @@ class LoopConfig:
 
     def identity(self) -> dict[str, Any]:
         """What the loop's run directory is opened with: every field but `engine` (where the model calls
-        ran does not change what the steps write, so a loop resumes on another engine)."""
-        return {k: v for k, v in self.to_dict().items() if k != "engine"}
+        ran does not change what the steps write, so a loop resumes on another engine); `base` only
+        when set."""
+        identity = {k: v for k, v in self.to_dict().items() if k != "engine"}
+        if self.base is None:  # loops run before the field existed resume
+            del identity["base"]
+        return identity
 
 
 __all__ = ["LoopConfig"]

@@ -81,6 +81,7 @@ def measure(model: str, out: Path, config: LoopConfig) -> Measurement:
     probe_config = ProbeConfig(
         questioner=config.questioner,
         answerer=model,
+        base=config.base,
         methods=["zero_shot"],
         world_samples=config.probe_samples,
         world_seed=config.probe_seed,
