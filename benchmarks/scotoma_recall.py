@@ -199,7 +199,12 @@ def main() -> None:
         fewer = rl["median_questions"] is not None and (
             zero["median_questions"] is None or rl["median_questions"] < zero["median_questions"]
         )
-        print(f"  {'PASS' if rl['recall'] == 1 else 'FAIL'}  rl recall@3 = 100%")
+        for kind, bar in (("scotoma:", 1.0), ("builtin:answerer-", 0.8)):  # the issue's: 100%, 4 of 5
+            mine = [r["recall_at_3"] for r in rows if r["method"] == "rl" and r["target"].startswith(kind)]
+            if mine:
+                share = statistics.mean(mine)
+                print(f"  {'PASS' if share >= bar else 'FAIL'}  rl recall@3 on {kind}NAME targets "
+                      f"{100 * share:.0f}% >= {100 * bar:.0f}%")  # fmt: skip
         print(
             f"  {'PASS' if fewer else 'FAIL'}  rl reaches the planted slice with fewer questions "
             "than zero_shot"
