@@ -44,22 +44,32 @@ def test_compare_by_hand() -> None:
     assert "PASS  targeted_failure_drops_a_third" in format_table(table)
 
 
-def test_nlvr_change_is_paired_by_statement_with_the_share_called_true() -> None:
-    # 4 statements: right before [T, F, T, F], after [T, T, T, F] -> +25 points; said "yes" before
-    # [yes, yes, no, unread] (2 of 3 read), after [yes, no, no, no] (1 of 4)
+def test_nlvr_change_is_paired_by_statement_with_the_share_called_true_and_balanced_accuracy() -> None:
+    from scotoma.loop.measure import StatementAnswer as A
+
+    # 4 statements, a and d true, b and c false. Before: right on a, c; said yes, yes, no, (unread).
+    # After: right on a, b, c; said yes, no, no, no. Accuracy 50% -> 75%; called true 2/3 -> 1/4;
+    # balanced accuracy (true 1/2, false 1/2) 50% -> (true 1/2, false 2/2) 75%.
     before = _measurement([], nlvr=(2, 4))
-    before.nlvr_answers = {"a": (True, True), "b": (False, True), "c": (True, False), "d": (False, None)}
+    before.nlvr_answers = dict(
+        a=A(True, True, True), b=A(False, True, False), c=A(True, False, False), d=A(False, None, True)
+    )
     after = _measurement([], nlvr=(3, 4))
-    after.nlvr_answers = {"a": (True, True), "b": (True, False), "c": (True, False), "d": (False, False)}
+    after.nlvr_answers = dict(
+        a=A(True, True, True), b=A(True, False, False), c=A(True, False, False), d=A(False, False, True)
+    )
     table = compare(before, after, [])
     nlvr = table["nlvr1"]
     assert nlvr["change"] == pytest.approx(0.25)
     assert nlvr["change_low"] <= 0.25 <= nlvr["change_high"] and nlvr["change_high"] <= 1.0
     assert nlvr["yes_before"] == pytest.approx(2 / 3) and nlvr["yes_after"] == pytest.approx(1 / 4)
+    assert nlvr["balanced_before"] == pytest.approx(0.5) and nlvr["balanced_after"] == pytest.approx(0.75)
+    assert nlvr["balanced_change_low"] <= 0.25 <= nlvr["balanced_change_high"]
     text = format_table(table)
     assert "change +25.0 points, 95% CI" in text and "called true 66.7% -> 25.0%" in text
+    assert "balanced accuracy 50.0% -> 75.0%" in text
     # one statement changes, upward: no resample's change is negative
-    assert nlvr["change_low"] >= 0.0
+    assert nlvr["change_low"] >= 0.0 and nlvr["balanced_change_low"] >= 0.0
 
 
 def test_worst_skills_rank_by_probe_failure_among_well_asked_skills() -> None:

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from scotoma.bench import BenchConfig, load_benchmark, run_bench
 from scotoma.bench.metrics import read_records
@@ -25,6 +25,21 @@ from scotoma.probe import ProbeConfig, run_probe
 from scotoma.probe.context import load_samples
 from scotoma.probe.metrics import per_skill_failure_rate, skill_counts
 from scotoma.slices import record_slices, world_predicates
+
+
+class StatementAnswer(NamedTuple):
+    """How a model answered one NLVR1 statement: right or not, whether it said "yes" (None when its answer
+    was not read) and whether the statement is true."""
+
+    correct: bool
+    said_yes: bool | None
+    true: bool
+
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> StatementAnswer:
+        """From a yes/no bench record."""
+        said = {"yes": True, "no": False}.get(record.get("extracted") or "")
+        return cls(bool(record["correct"]), said, record["target"] == "yes")
 
 
 @dataclass
@@ -42,8 +57,8 @@ class Measurement:
         items: per world bench item, (skills and slice predicates, correct, family): a target, skill or
             predicate, selects the items it names.
         probe_slices: the predicates of the probe's top distinct failure slices (`rank_slices`), best first.
-        nlvr_answers: per NLVR1 dev statement (bench record key), (correct, said "yes": None when the
-            answer was not read): what pairs the statements before and after for the change's interval.
+        nlvr_answers: per NLVR1 dev statement (bench record key), how it was answered: what pairs the
+            statements before and after for the change's interval.
     """
 
     model: str
@@ -55,7 +70,7 @@ class Measurement:
     probe_fdr: float
     items: list[tuple[list[str], bool, str]]
     probe_slices: list[str] = field(default_factory=list)
-    nlvr_answers: dict[str, tuple[bool, bool | None]] = field(default_factory=dict)
+    nlvr_answers: dict[str, StatementAnswer] = field(default_factory=dict)
 
 
 def tally(records: Iterable[dict[str, Any]], key: str) -> dict[str, tuple[int, int]]:
@@ -108,13 +123,8 @@ def measure(model: str, out: Path, config: LoopConfig) -> Measurement:
         # distinct slices: two targets holding (mostly) the same questions (family:arithmetic and
         # skill:arithmetic, objects>=5 and objects>=6) would leave a third kind of failure untargeted
         probe_slices=[s.predicate for s in record_slices(records, _scenes(probe_config), distinct=True)],
-        nlvr_answers={r["key"]: (bool(r["correct"]), _said_yes(r)) for r in nlvr_records},
+        nlvr_answers={r["key"]: StatementAnswer.of(r) for r in nlvr_records},
     )
-
-
-def _said_yes(record: dict[str, Any]) -> bool | None:
-    """Whether a yes/no bench record's answer was read as "yes" (None when it was not read)."""
-    return {"yes": True, "no": False}.get(record.get("extracted") or "")
 
 
 def _scenes(config: ProbeConfig) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from typing import Any
 from scotoma.bench.stats import paired_difference
 from scotoma.loop.config import LoopConfig
 from scotoma.loop.data import build_training_data
-from scotoma.loop.measure import Measurement, measure, worst_skills, worst_slices
+from scotoma.loop.measure import Measurement, StatementAnswer, measure, worst_skills, worst_slices
 from scotoma.runlog import RunDir
 from scotoma.train import TrainResult, train_from_files
 from scotoma.world.programs.skills import FAMILY_SKILLS
@@ -114,28 +114,40 @@ def compare(before: Measurement, after: Measurement, targets: list[str]) -> dict
 
 def nlvr_change(before: Measurement, after: Measurement) -> dict[str, float | None]:
     """NLVR1's change paired by statement, with its 95% bootstrap interval (`paired_difference`: a
-    statement resampled counts in both models at once), and the share of statements each model called
-    true: a near-chance model's NLVR1 accuracy moves with that share as much as with what it sees.
-    Empty when either side holds no per-statement answers."""
+    statement resampled counts in both models at once); the share of statements each model called true;
+    and the change of balanced accuracy (the mean of the accuracies on true and on false statements),
+    which a shift of that share alone leaves where it is: a near-chance model's NLVR1 accuracy moves with
+    how often it says "yes" as much as with what it sees. Empty when either side holds no answers."""
     keys = sorted(set(before.nlvr_answers) & set(after.nlvr_answers))
     if not keys:
         return {}
-    change = paired_difference(
-        [float(before.nlvr_answers[k][0]) for k in keys],
-        [float(after.nlvr_answers[k][0]) for k in keys],
-        keys,
+    sides = [[m.nlvr_answers[k] for k in keys] for m in (before, after)]
+    change = paired_difference(*([float(a.correct) for a in side] for side in sides), keys)
+    # balanced accuracy as a mean over statements: each weighs 1 / (2 x its class's count)
+    truths = [a.true for a in sides[0]]
+    count = {True: truths.count(True), False: truths.count(False)}
+    weight = [len(keys) / (2 * count[t]) if count[t] else 0.0 for t in truths]
+    balanced = paired_difference(
+        *([a.correct * w for a, w in zip(side, weight, strict=True)] for side in sides), keys
     )
 
-    def yes_rate(answers: dict[str, tuple[bool, bool | None]]) -> float | None:
-        said = [answers[k][1] for k in keys if answers[k][1] is not None]
-        return sum(map(bool, said)) / len(said) if said else None
+    def yes_rate(side: list[StatementAnswer]) -> float | None:
+        said = [a.said_yes for a in side if a.said_yes is not None]
+        return sum(said) / len(said) if said else None
+
+    def balanced_accuracy(side: list[StatementAnswer]) -> float:
+        return sum(a.correct * w for a, w in zip(side, weight, strict=True)) / len(keys)
 
     return {
         "change": change.value,
         "change_low": change.ci_low,
         "change_high": change.ci_high,
-        "yes_before": yes_rate(before.nlvr_answers),
-        "yes_after": yes_rate(after.nlvr_answers),
+        "yes_before": yes_rate(sides[0]),
+        "yes_after": yes_rate(sides[1]),
+        "balanced_before": balanced_accuracy(sides[0]),
+        "balanced_after": balanced_accuracy(sides[1]),
+        "balanced_change_low": balanced.ci_low,
+        "balanced_change_high": balanced.ci_high,
     }
 
 
@@ -248,7 +260,9 @@ def format_table(metrics: dict[str, Any]) -> str:
         line += (
             f" (change {100 * nlvr['change']:+.1f} points, 95% CI {100 * nlvr['change_low']:+.1f} to "
             f"{100 * nlvr['change_high']:+.1f}; called true {pct(nlvr['yes_before']).strip()} -> "
-            f"{pct(nlvr['yes_after']).strip()})"
+            f"{pct(nlvr['yes_after']).strip()}; balanced accuracy {pct(nlvr['balanced_before']).strip()} -> "
+            f"{pct(nlvr['balanced_after']).strip()}, 95% CI of the change "
+            f"{100 * nlvr['balanced_change_low']:+.1f} to {100 * nlvr['balanced_change_high']:+.1f})"
         )
     lines.append(line)
     fdr = metrics["probe_fdr"]
