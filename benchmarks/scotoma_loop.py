@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from scotoma.loop import LoopConfig, run_loop
+from scotoma.loop.run import nlvr_details
 from scotoma.loop.scotoma_answerers import ScotomaTrainConfig, region_figures, region_split
 from scotoma.world.scenes.scotomas import get_scotoma
 
@@ -34,18 +35,11 @@ MAX_MINUTES = 30
 
 
 def nlvr_check(nlvr: dict) -> str:
-    """The NLVR1 check's text: the move, its paired 95% interval, the share of statements called true
-    (what moves a near-chance model's accuracy most) and the change of balanced accuracy, which that
-    share alone does not move (`scotoma.loop.run.nlvr_change`)."""
-    text = f"NLVR1 dev moves {100 * (nlvr['after'] - nlvr['before']):+.1f} points"
-    if nlvr.get("change") is not None:
-        text += (
-            f" (95% CI {100 * nlvr['change_low']:+.1f} to {100 * nlvr['change_high']:+.1f}; called true "
-            f"{100 * nlvr['yes_before']:.1f}% -> {100 * nlvr['yes_after']:.1f}%; balanced accuracy "
-            f"{100 * (nlvr['balanced_after'] - nlvr['balanced_before']):+.1f} points, 95% CI "
-            f"{100 * nlvr['balanced_change_low']:+.1f} to {100 * nlvr['balanced_change_high']:+.1f})"
-        )
-    return f"{text}, within 1 point"
+    """The NLVR1 check's text: the move, then its paired interval, the share of statements called true
+    (what moves a near-chance model's accuracy most) and balanced accuracy, which that share alone does
+    not move (`scotoma.loop.run.nlvr_details`)."""
+    move = 100 * (nlvr["after"] - nlvr["before"])
+    return f"NLVR1 dev moves {move:+.1f} points{nlvr_details(nlvr)}, within 1 point"
 
 
 def verify(name: str, out: Path, overrides: list[str]) -> dict:

@@ -151,6 +151,24 @@ def nlvr_change(before: Measurement, after: Measurement) -> dict[str, float | No
     }
 
 
+def nlvr_details(nlvr: dict[str, Any]) -> str:
+    """The NLVR1 change's interval, the share called true and balanced accuracy (`nlvr_change`) as text
+    to append (it starts with a space); "" when the measurement holds no per-statement answers."""
+    if nlvr.get("change") is None:
+        return ""
+
+    def points(value: float) -> str:
+        return f"{100 * value:+.1f}"
+
+    return (
+        f" (change {points(nlvr['change'])} points, 95% CI {points(nlvr['change_low'])} to "
+        f"{points(nlvr['change_high'])}; called true {100 * nlvr['yes_before']:.1f}% -> "
+        f"{100 * nlvr['yes_after']:.1f}%; balanced accuracy {100 * nlvr['balanced_before']:.1f}% -> "
+        f"{100 * nlvr['balanced_after']:.1f}%, 95% CI of the change {points(nlvr['balanced_change_low'])} "
+        f"to {points(nlvr['balanced_change_high'])})"
+    )
+
+
 def _train(
     stage: str, recipe: str, data: Path, model: str, overrides: list[str], out: Path
 ) -> tuple[str, dict[str, Any]]:
@@ -255,15 +273,7 @@ def format_table(metrics: dict[str, Any]) -> str:
         mark = "yes" if row["targeted"] else ""
         lines.append(f"{family:<20} {pct(row['before'])}  {pct(row['after'])} {row['n']:5d}  {mark}")
     nlvr = metrics["nlvr1"]
-    line = f"NLVR1 dev (n={nlvr['n']}): {pct(nlvr['before'])} -> {pct(nlvr['after'])}"
-    if nlvr.get("change") is not None:
-        line += (
-            f" (change {100 * nlvr['change']:+.1f} points, 95% CI {100 * nlvr['change_low']:+.1f} to "
-            f"{100 * nlvr['change_high']:+.1f}; called true {pct(nlvr['yes_before']).strip()} -> "
-            f"{pct(nlvr['yes_after']).strip()}; balanced accuracy {pct(nlvr['balanced_before']).strip()} -> "
-            f"{pct(nlvr['balanced_after']).strip()}, 95% CI of the change "
-            f"{100 * nlvr['balanced_change_low']:+.1f} to {100 * nlvr['balanced_change_high']:+.1f})"
-        )
+    line = f"NLVR1 dev (n={nlvr['n']}): {pct(nlvr['before'])} -> {pct(nlvr['after'])}{nlvr_details(nlvr)}"
     lines.append(line)
     fdr = metrics["probe_fdr"]
     lines.append(f"probe FDR (zero-shot questioner): {pct(fdr['before'])} -> {pct(fdr['after'])}")
@@ -271,4 +281,4 @@ def format_table(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["LoopResult", "compare", "format_table", "run_loop"]
+__all__ = ["LoopResult", "compare", "format_table", "nlvr_details", "run_loop"]
