@@ -72,6 +72,17 @@ def test_nlvr_change_is_paired_by_statement_with_the_share_called_true_and_balan
     assert nlvr["change_low"] >= 0.0 and nlvr["balanced_change_low"] >= 0.0
 
 
+def test_balanced_accuracy_of_one_class_is_its_accuracy() -> None:
+    from scotoma.loop.measure import StatementAnswer as A
+
+    # every statement true: balanced accuracy is plain accuracy, 1/3 -> 2/3
+    before, after = _measurement([], nlvr=(1, 3)), _measurement([], nlvr=(2, 3))
+    before.nlvr_answers = dict(a=A(True, True, True), b=A(False, False, True), c=A(False, False, True))
+    after.nlvr_answers = dict(a=A(True, True, True), b=A(True, True, True), c=A(False, False, True))
+    nlvr = compare(before, after, [])["nlvr1"]
+    assert nlvr["balanced_before"] == pytest.approx(1 / 3) and nlvr["balanced_after"] == pytest.approx(2 / 3)
+
+
 def test_worst_skills_rank_by_probe_failure_among_well_asked_skills() -> None:
     m = _measurement(
         [], failure={"a": 0.9, "b": 0.5, "c": 0.7, "d": 1.0}, asked={"a": 30, "b": 40, "c": 25, "d": 3}

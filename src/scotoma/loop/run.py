@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,20 +124,18 @@ def nlvr_change(before: Measurement, after: Measurement) -> dict[str, float | No
         return {}
     sides = [[m.nlvr_answers[k] for k in keys] for m in (before, after)]
     change = paired_difference(*([float(a.correct) for a in side] for side in sides), keys)
-    # balanced accuracy as a mean over statements: each weighs 1 / (2 x its class's count)
+    # balanced accuracy as a mean over statements: each weighs 1 / (its class's count x the classes)
     truths = [a.true for a in sides[0]]
-    count = {True: truths.count(True), False: truths.count(False)}
-    weight = [len(keys) / (2 * count[t]) if count[t] else 0.0 for t in truths]
-    balanced = paired_difference(
-        *([a.correct * w for a, w in zip(side, weight, strict=True)] for side in sides), keys
-    )
+    count = Counter(truths)
+    weighted = [
+        [a.correct * len(keys) / (len(count) * count[t]) for a, t in zip(side, truths, strict=True)]
+        for side in sides
+    ]
+    balanced = paired_difference(*weighted, keys)
 
     def yes_rate(side: list[StatementAnswer]) -> float | None:
         said = [a.said_yes for a in side if a.said_yes is not None]
         return sum(said) / len(said) if said else None
-
-    def balanced_accuracy(side: list[StatementAnswer]) -> float:
-        return sum(a.correct * w for a, w in zip(side, weight, strict=True)) / len(keys)
 
     return {
         "change": change.value,
@@ -144,8 +143,8 @@ def nlvr_change(before: Measurement, after: Measurement) -> dict[str, float | No
         "change_high": change.ci_high,
         "yes_before": yes_rate(sides[0]),
         "yes_after": yes_rate(sides[1]),
-        "balanced_before": balanced_accuracy(sides[0]),
-        "balanced_after": balanced_accuracy(sides[1]),
+        "balanced_before": sum(weighted[0]) / len(keys),
+        "balanced_after": sum(weighted[1]) / len(keys),
         "balanced_change_low": balanced.ci_low,
         "balanced_change_high": balanced.ci_high,
     }

@@ -170,8 +170,7 @@ class Probe:
                 judgement = judgements.get(i) or Judgement.unjudged(f"{ANSWERER_ERROR}: {answers[i].error}")
                 results[row, slot] = ScoredQuestion(slot, question, answers[i].text, judgement)
             if self.base is not None:
-                wrong = [i for i, (row, slot, _) in enumerate(todo) if results[row, slot].wrong]
-                self._compare(pairs, todo, conversations, wrong, results)
+                self._compare(self.base, pairs, todo, conversations, results)
         return [
             ScoredCompletion(
                 sample,
@@ -189,17 +188,18 @@ class Probe:
 
     def _compare(
         self,
+        base: Model,
         pairs: Sequence[tuple[ProbeSample, str]],
         todo: list[tuple[int, int, str]],
         conversations: list[Any],
-        wrong: list[int],
         results: dict[tuple[int, int], ScoredQuestion],
     ) -> None:
-        """Ask the base model the questions of `todo` (indices `wrong`) the target got wrong; mark each
-        failure shared or the target's own. A base call that failed leaves its question unjudged."""
-        if not wrong or self.base is None:
+        """Ask `base` the questions of `todo` the target got wrong; mark each failure shared or the
+        target's own. A base call that failed leaves its question unjudged."""
+        wrong = [i for i, (row, slot, _) in enumerate(todo) if results[row, slot].wrong]
+        if not wrong:
             return
-        answers = self._answers(self.base, [conversations[i] for i in wrong])
+        answers = self._answers(base, [conversations[i] for i in wrong])
         ok = [(i, a) for i, a in zip(wrong, answers, strict=True) if a.finish_reason != "error"]
         items = [pairs[todo[i][0]][0].item(todo[i][2], a.text) for i, a in ok]
         verdicts = dict(zip([i for i, _ in ok], self.verifier.verify(items) if items else [], strict=True))
